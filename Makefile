@@ -1,0 +1,110 @@
+# vfioctl: `make`, `make check`, `make install PREFIX=... DESTDIR=...`
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+DESTDIR    ?=
+
+PKGS       := libkmod libudev popt libpci smartcols
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+CC         ?= cc
+OPT        ?= -O2
+CFLAGS     ?= -g
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+              -Wno-format-nonliteral
+HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+ifeq ($(SANITIZE),1)
+OPT        := -O1
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS := -std=gnu11 $(OPT) $(CFLAGS) $(WARN) $(HARDEN) $(SAN) \
+              -DVFIOCTL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SAN)
+
+# Objects of a sanitized build live apart so the two never mix.
+B          := build$(if $(filter 1,$(SANITIZE)),-san)
+
+LIB_SRC    := $(wildcard lib/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_BIN   := $(UNIT_SRC:%.c=$(B)/%)
+HELPER_BIN := $(HELPER_SRC:%.c=$(B)/%)
+LIBA       := $(B)/libvfioctl.a
+MANPAGES   := $(wildcard man/*.8)
+
+all: vfioctl $(HELPER_BIN)
+
+vfioctl: $(B)/vfioctl
+	ln -sf $< $@
+
+$(B)/vfioctl: $(CLI_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/lib/%.o: lib/%.c lib/vfioctl.h lib/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(B)/cli/%.o: cli/%.c cli/cli.h cli/output.h lib/vfioctl.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/%.c tests/unit/tap.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilib -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
+
+# ---- tests ------------------------------------------------------------------
+check: check-fast check-vm
+
+check-fast: check-unit check-bats check-man check-spec
+
+check-unit: $(UNIT_BIN)
+	tests/run-unit $(UNIT_BIN)
+
+check-bats: vfioctl
+	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/roots/mkroots $(B)/roots
+	VFIOCTL=$(CURDIR)/$(B)/vfioctl VFIOCTL_ROOTS=$(CURDIR)/$(B)/roots \
+		bats --tap tests/bats
+
+check-man:
+	tests/check-man $(MANPAGES)
+
+check-spec:
+	tests/check-spec vfioctl.spec $(VERSION)
+
+check-vm: all
+	tests/vm/check
+
+# ---- install ----------------------------------------------------------------
+install: vfioctl
+	install -D -m 0755 $(B)/vfioctl $(DESTDIR)$(SBINDIR)/vfioctl
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 completions/vfioctl.bash $(DESTDIR)$(BASHCOMPDIR)/vfioctl
+	install -D -m 0644 completions/_vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(BASHCOMPDIR)/vfioctl \
+	      $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MANPAGES)))
+
+dist:
+	git archive --prefix=vfioctl-$(VERSION)/ -o vfioctl-$(VERSION).tar.gz HEAD
+
+clean:
+	rm -rf build build-san vfioctl vfioctl-*.tar.gz
+
+.PHONY: all check check-fast check-unit check-bats check-man check-spec check-vm \
+	install uninstall dist clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command-line front end: command table, exit codes, error reporting. */
+#ifndef VFIOCTL_CLI_CLI_H
+#define VFIOCTL_CLI_CLI_H
+
+#include <popt.h>
+
+#include "vfioctl.h"
+
+/* Exit codes: documented in vfioctl(8); never renumber. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,       /* the operation failed (see the message) */
+	EXIT_USAGE = 2,      /* bad command line */
+	EXIT_CHECK_FAIL = 3, /* `check`: at least one check FAILed */
+	EXIT_NOT_FOUND = 4,  /* a named device or group does not exist */
+	EXIT_PERM = 5,       /* permission denied */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct vfc_ctx *ctx, int argc, const char **argv);
+	const char *args;    /* positional arguments, for usage lines */
+	const char *summary; /* one line for `vfioctl --help` */
+};
+
+extern const struct cmd cmd_list, cmd_group, cmd_check;
+
+extern const char *program_name;
+
+/* Prints "vfioctl: <msg>: <strerror> (<hint>)" from the context; returns the exit code. */
+int report_error(struct vfc_ctx *ctx, int err);
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int exit_code_for(int err);
+
+/*
+ * Runs popt over a command's options. Handles --help; returns -1 to go on,
+ * else the exit code to return with. *rest gets the positional arguments.
+ */
+int cmd_parse(const struct cmd *cmd, const struct poptOption *opts, int argc,
+	      const char **argv, poptContext *pc);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Column tables, lsblk style: each command describes its columns as data;
+ * one table serves the human, --json, --raw and --pairs formats.
+ */
+#ifndef VFIOCTL_OUTPUT_H
+#define VFIOCTL_OUTPUT_H
+
+#include <libsmartcols.h>
+#include <popt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum col_type { COL_STR, COL_NUM, COL_BOOL, COL_ARRAY };
+
+struct colinfo {
+	const char *name;
+	double whint;        /* width hint, as libsmartcols takes it */
+	int flags;           /* SCOLS_FL_* */
+	enum col_type type;
+	const char *help;
+};
+
+struct outopts {
+	int json, raw, pairs, noheadings, list_columns;
+	char *columns;
+};
+
+extern struct outopts outopts;
+extern struct poptOption output_options[];
+
+#define MAX_COLS 32
+
+struct out {
+	struct libscols_table *tb;
+	const struct colinfo *infos;
+	size_t ninfos;
+	int selected[MAX_COLS]; /* info index of each shown column */
+	size_t nselected;
+};
+
+/* -o parsing: "A,B" replaces the defaults, "+A,B" appends to them. */
+int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
+	     size_t ninfos, const int *defaults, size_t ndefaults);
+/* `--list-columns`: the table of columns, itself a table. */
+int out_list_columns(const struct colinfo *infos, size_t ninfos);
+struct libscols_line *out_line(struct out *o);
+/* Sets cell `col` (an info index) when that column is shown; NULL is "no value". */
+int out_set(struct out *o, struct libscols_line *ln, int col, const char *data);
+int out_setf(struct out *o, struct libscols_line *ln, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool out_has(const struct out *o, int col);
+int out_print(struct out *o);
+void out_free(struct out *o);
+
+#endif

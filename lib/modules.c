@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Is each VFIO module there, loaded or built in? Asked of libkmod and sysfs. */
+#include <errno.h>
+#include <libkmod.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const char *const mod_names[VFC_MOD_COUNT] = {
+	[VFC_MOD_VFIO] = "vfio",
+	[VFC_MOD_VFIO_IOMMU_TYPE1] = "vfio_iommu_type1",
+	[VFC_MOD_VFIO_PCI] = "vfio_pci",
+	[VFC_MOD_IOMMUFD] = "iommufd",
+};
+
+static void kmod_log_sink(void *data, int priority, const char *file, int line,
+			  const char *fn, const char *format, va_list args)
+{
+	struct vfc_ctx *ctx = data;
+	char msg[256];
+
+	(void)file;
+	(void)line;
+	(void)fn;
+	vsnprintf(msg, sizeof(msg), format, args);
+	msg[strcspn(msg, "\n")] = '\0';
+	vfc_log(ctx, priority < LOG_DEBUG ? LOG_DEBUG : priority, "libkmod: %s", msg);
+}
+
+static struct kmod_ctx *kmod_for(struct vfc_ctx *ctx, const char *release)
+{
+	static const char *const conf[] = { "/etc/modprobe.d", "/run/modprobe.d",
+		"/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d" };
+	vfc_path_t dir, confp[ARRAY_SIZE(conf)];
+	const char *confv[ARRAY_SIZE(conf) + 1];
+	char rel[80];
+
+	if (ctx->kmod || ctx->kmod_failed)
+		return ctx->kmod;
+	snprintf(rel, sizeof(rel), "/lib/modules/%s", release);
+	if (!*release || strchr(release, '/') || vfc_path_root(ctx, dir, rel)) {
+		ctx->kmod_failed = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(conf); i++) {
+		if (vfc_path_root(ctx, confp[i], conf[i])) {
+			ctx->kmod_failed = true;
+			return NULL;
+		}
+		confv[i] = confp[i];
+	}
+	confv[ARRAY_SIZE(conf)] = NULL;
+	/* NULL config paths mean libkmod's own defaults, right for the live system */
+	ctx->kmod = kmod_new(dir, vfc_is_live(ctx) ? NULL : confv);
+	if (!ctx->kmod) {
+		ctx->kmod_failed = true;
+		return NULL;
+	}
+	kmod_set_log_fn(ctx->kmod, kmod_log_sink, ctx);
+	return ctx->kmod;
+}
+
+void vfc_modules_free(struct vfc_ctx *ctx)
+{
+	if (ctx->kmod)
+		kmod_unref(ctx->kmod);
+	ctx->kmod = NULL;
+}
+
+/* The lookup result, filtered as modprobe filters aliases: empty means blacklisted. */
+static bool blacklisted(struct kmod_ctx *k, const struct kmod_list *list)
+{
+	struct kmod_list *out = NULL;
+
+	if (kmod_module_apply_filter(k, KMOD_FILTER_BLACKLIST, list, &out) < 0)
+		return false;
+	if (!out)
+		return true;
+	kmod_module_unref_list(out);
+	return false;
+}
+
+/*
+ * Loaded state comes from <sysroot>/sys/module, not from libkmod's
+ * kmod_module_get_initstate(), which always reads the live /sys.
+ */
+static enum vfc_mod_state sysfs_state(struct vfc_ctx *ctx, const char *name)
+{
+	vfc_path_t p;
+	char rel[96];
+
+	snprintf(rel, sizeof(rel), "/sys/module/%s/initstate", name);
+	if (vfc_path_root(ctx, p, rel) == 0 && access(p, F_OK) == 0)
+		return VFC_MOD_LOADED;
+	snprintf(rel, sizeof(rel), "/sys/module/%s", name);
+	if (vfc_path_root(ctx, p, rel) == 0 && access(p, F_OK) == 0)
+		return VFC_MOD_BUILTIN; /* a module dir without initstate is built in */
+	return VFC_MOD_MISSING;
+}
+
+static void lookup_one(struct vfc_ctx *ctx, struct kmod_ctx *k,
+		       struct vfc_module *m)
+{
+	struct kmod_module *mod = NULL;
+	struct kmod_list *list = NULL;
+	enum vfc_mod_state s = sysfs_state(ctx, m->name);
+
+	m->state = s;
+	m->blacklisted = false;
+	if (!k) {
+		if (s == VFC_MOD_MISSING)
+			m->state = VFC_MOD_UNKNOWN;
+		return;
+	}
+	if (kmod_module_new_from_lookup(k, m->name, &list) < 0 || !list) {
+		return; /* not in modules.dep/alias/builtin: keep what sysfs said */
+	}
+	m->blacklisted = blacklisted(k, list);
+	mod = kmod_module_get_module(list);
+	kmod_module_unref_list(list);
+	if (!mod)
+		return;
+	if (s == VFC_MOD_MISSING)
+		m->state = kmod_module_get_path(mod) ? VFC_MOD_AVAILABLE : VFC_MOD_BUILTIN;
+	kmod_module_unref(mod);
+}
+
+void vfc_modules_read(struct vfc_ctx *ctx, const char *release,
+		      struct vfc_module mods[VFC_MOD_COUNT])
+{
+	struct kmod_ctx *k = kmod_for(ctx, release);
+	vfc_path_t dir;
+	char rel[80];
+
+	/* a missing module directory would make every module look "missing" */
+	snprintf(rel, sizeof(rel), "/lib/modules/%s", release);
+	if (k && (vfc_path_root(ctx, dir, rel) || access(dir, F_OK) < 0))
+		k = NULL;
+	for (int i = 0; i < VFC_MOD_COUNT; i++) {
+		mods[i].name = mod_names[i];
+		lookup_one(ctx, k, &mods[i]);
+	}
+}
+
+VFC_EXPORT const char *vfc_mod_state_str(enum vfc_mod_state s)
+{
+	switch (s) {
+	case VFC_MOD_MISSING: return "missing";
+	case VFC_MOD_AVAILABLE: return "available";
+	case VFC_MOD_LOADED: return "loaded";
+	case VFC_MOD_BUILTIN: return "builtin";
+	case VFC_MOD_UNKNOWN: break;
+	}
+	return "unknown";
+}

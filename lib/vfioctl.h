@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfioctl: the one public header of vfioctl's internal library.
+ *
+ * Rules every function here follows:
+ *  - returns 0 (or a count) on success and -errno on failure;
+ *  - never prints and never exits: on failure it leaves a message in the
+ *    context (vfc_errmsg()) and, where there is an obvious fix, a hint
+ *    (vfc_errhint()) for the caller to print once;
+ *  - every /sys, /proc and /dev path is built inside the library, relative to
+ *    the context's sysroot, from a parsed BDF or group number.
+ *
+ * Handles that own kernel state or resources (the context) are opaque and
+ * refcounted. Descriptions of devices, groups and the host are plain value
+ * structs filled by the library: they are snapshots the caller may keep, copy
+ * and compare, which an opaque handle would only make harder.
+ */
+#ifndef VFIOCTL_H
+#define VFIOCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- context ------------------------------------------------------------ */
+
+struct vfc_ctx;
+
+/* sysroot NULL or "/" means the running system. */
+int vfc_new(const char *sysroot, struct vfc_ctx **out);
+struct vfc_ctx *vfc_ref(struct vfc_ctx *ctx);
+struct vfc_ctx *vfc_unref(struct vfc_ctx *ctx); /* NULL is a no-op */
+
+const char *vfc_sysroot(const struct vfc_ctx *ctx);
+bool vfc_is_live(const struct vfc_ctx *ctx); /* sysroot is "/" */
+
+/* What failed, and how to fix it, for the last failing call (never NULL). */
+const char *vfc_errmsg(const struct vfc_ctx *ctx);
+const char *vfc_errhint(const struct vfc_ctx *ctx);
+
+/* Diagnostics the library wants seen without failing (e.g. a skipped entry). */
+typedef void (*vfc_log_fn)(void *data, int priority, const char *msg);
+void vfc_set_log_fn(struct vfc_ctx *ctx, vfc_log_fn fn, void *data);
+
+/* ---- parsers (pure; unit-tested) ---------------------------------------- */
+
+struct vfc_bdf {
+	uint16_t domain;
+	uint8_t bus;
+	uint8_t dev; /* 0..31 */
+	uint8_t fn;  /* 0..7 */
+};
+
+#define VFC_BDF_STRLEN 13 /* "dddd:bb:dd.f" + NUL */
+
+/* Accepts "DDDD:BB:DD.F" and "BB:DD.F" (domain 0), hex, nothing else. */
+int vfc_bdf_parse(const char *s, struct vfc_bdf *out);
+char *vfc_bdf_format(const struct vfc_bdf *bdf, char buf[VFC_BDF_STRLEN]);
+int vfc_bdf_cmp(const struct vfc_bdf *a, const struct vfc_bdf *b);
+
+/* A decimal IOMMU group number, 0..INT_MAX. */
+int vfc_group_parse(const char *s, unsigned int *out);
+
+/* Sizes: decimal or 0x hex, optional K/M/G/T (binary, optional "iB"/"B"). */
+int vfc_size_parse(const char *s, uint64_t *out);
+/* "512M", "1.5G", "4K", "0": human-readable, binary units. */
+char *vfc_size_format(uint64_t bytes, char *buf, size_t len);
+
+/* /sys/kernel/iommu_groups/N/reserved_regions: "0x... 0x... type" lines. */
+struct vfc_resv_region {
+	uint64_t start;
+	uint64_t end; /* inclusive, as the kernel prints it */
+	char type[24];
+};
+int vfc_resv_regions_parse(const char *text, struct vfc_resv_region **out,
+			   size_t *n);
+
+/* /proc/PID/status fields vfioctl cares about; -1 where absent. */
+struct vfc_proc_status {
+	char name[64];
+	int64_t vm_lck_kb;
+	int64_t vm_pin_kb;
+	uint64_t cap_eff;
+	bool have_cap_eff;
+};
+int vfc_proc_status_parse(const char *text, struct vfc_proc_status *out);
+
+#define VFC_RLIM_INFINITY UINT64_MAX
+/* /proc/PID/limits: the "Max locked memory" row. */
+int vfc_proc_limits_memlock_parse(const char *text, uint64_t *soft,
+				  uint64_t *hard);
+
+/* ---- PCI devices ---------------------------------------------------------- */
+
+#define VFC_MAX_BARS 6
+
+struct vfc_bar {
+	uint64_t start;
+	uint64_t size;
+	uint64_t flags; /* IORESOURCE_* from the resource file */
+};
+
+enum vfc_sriov_role { VFC_SRIOV_NONE, VFC_SRIOV_PF, VFC_SRIOV_VF };
+
+struct vfc_device {
+	struct vfc_bdf bdf;
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class; /* 24-bit class code */
+	char driver[64];          /* "" when unbound */
+	char driver_override[64]; /* "" when none */
+	int group;                /* -1 when the device has no IOMMU group */
+	int numa_node;            /* -1 when unknown */
+	bool boot_vga;
+	bool is_bridge;
+	struct vfc_bar bars[VFC_MAX_BARS];
+	enum vfc_sriov_role sriov_role;
+	struct vfc_bdf physfn;     /* for a VF */
+	int sriov_numvfs;          /* for a PF; -1 otherwise */
+	int sriov_totalvfs;        /* for a PF; -1 otherwise */
+	char vendor_name[128];     /* from pci.ids; numeric when unknown */
+	char device_name[192];
+	char class_name[96];
+};
+
+/* Read one device; -ENODEV when it does not exist. */
+int vfc_device_read(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
+		    struct vfc_device *out);
+
+/*
+ * All devices, sorted by BDF. A device whose files cannot be read is logged
+ * through the log callback and left out; *nskipped says how many.
+ */
+int vfc_device_list(struct vfc_ctx *ctx, struct vfc_device **out, size_t *n,
+		    size_t *nskipped);
+
+/* The device's VFIO nodes: "/dev/vfio/N" and "/dev/vfio/devices/vfioX", "" when
+ * absent. Paths are as seen on the system (without the sysroot prefix). */
+int vfc_device_vfio_nodes(struct vfc_ctx *ctx, const struct vfc_device *dev,
+			  char *group_node, size_t glen, char *cdev_node,
+			  size_t clen);
+
+/* ---- IOMMU groups --------------------------------------------------------- */
+
+/* vfio-pci or one of its vendor variants (mlx5_vfio_pci, ...). */
+bool vfc_driver_is_vfio(const char *driver);
+/* Drivers that leave a group viable for VFIO (the kernel's rule). */
+bool vfc_driver_keeps_viable(const char *driver);
+
+struct vfc_group {
+	int id;
+	char type[24]; /* "DMA", "DMA-FQ", "identity", "blocked", "" unknown */
+	struct vfc_device *devices;
+	size_t ndevices;
+	struct vfc_resv_region *resv;
+	size_t nresv;
+	bool viable;
+	/* index in devices[] of the first endpoint that breaks viability, or -1 */
+	int blocker;
+};
+
+/*
+ * The kernel's viability rule: every endpoint (bridges exempt) is bound to
+ * vfio-pci, pci-stub or no driver. Returns true when viable; *blocker gets the
+ * index of the first offending device or -1.
+ */
+bool vfc_group_viable(const struct vfc_device *devs, size_t n, int *blocker);
+
+int vfc_group_read(struct vfc_ctx *ctx, unsigned int id, struct vfc_group *out);
+void vfc_group_clear(struct vfc_group *g);
+/* Sorted group numbers; *n == 0 when the kernel has none. */
+int vfc_group_list(struct vfc_ctx *ctx, unsigned int **ids, size_t *n);
+
+/* ---- host facts ----------------------------------------------------------- */
+
+enum vfc_iommu_vendor { VFC_IOMMU_NONE, VFC_IOMMU_INTEL, VFC_IOMMU_AMD,
+			VFC_IOMMU_OTHER };
+
+enum vfc_mod_state {
+	VFC_MOD_MISSING,  /* not in the module directory, not built in */
+	VFC_MOD_AVAILABLE,/* a module file exists but it is not loaded */
+	VFC_MOD_LOADED,
+	VFC_MOD_BUILTIN,
+	VFC_MOD_UNKNOWN,  /* the module directory could not be read */
+};
+
+struct vfc_module {
+	const char *name;
+	enum vfc_mod_state state;
+	bool blacklisted;
+};
+
+enum { VFC_MOD_VFIO, VFC_MOD_VFIO_IOMMU_TYPE1, VFC_MOD_VFIO_PCI,
+       VFC_MOD_IOMMUFD, VFC_MOD_COUNT };
+
+struct vfc_hugepages {
+	uint64_t page_size;
+	int node;           /* -1 for the system-wide pool */
+	uint64_t nr, nr_free;
+};
+
+struct vfc_node_mode {
+	bool present;
+	unsigned int mode; /* st_mode & 07777 */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct vfc_host {
+	char kernel_release[65];
+	char cmdline[4096];
+	bool cmdline_read;
+	/* values of these command-line options; "" when absent */
+	char intel_iommu[32], amd_iommu[32], iommu[32];
+
+	bool acpi_dmar, acpi_ivrs;
+	int iommu_units;             /* entries in /sys/class/iommu */
+	enum vfc_iommu_vendor vendor;
+	int intr_remap;              /* 1 yes, 0 no, -1 cannot tell */
+	int ngroups;
+
+	struct vfc_module modules[VFC_MOD_COUNT];
+	int type1_dma_entry_limit;   /* -1 when the parameter is absent */
+	int type1_allow_unsafe_interrupts; /* -1 absent, 0/1 */
+	int type1_disable_hugepages;       /* -1 absent, 0/1 */
+	int noiommu;                       /* -1 absent, 0/1 */
+
+	struct vfc_node_mode dev_vfio; /* /dev/vfio/vfio */
+	struct vfc_node_mode dev_iommu;
+
+	struct vfc_hugepages *hugepages;
+	size_t nhugepages;
+
+	/* the caller's own limits, from /proc/self */
+	uint64_t memlock_soft, memlock_hard;
+	bool cap_ipc_lock;
+};
+
+int vfc_host_read(struct vfc_ctx *ctx, struct vfc_host *out);
+void vfc_host_clear(struct vfc_host *h);
+const char *vfc_mod_state_str(enum vfc_mod_state s);
+
+/* ---- checks (the policy behind `vfioctl check`) ---------------------------- */
+
+enum vfc_check_status { VFC_PASS, VFC_WARN, VFC_FAIL, VFC_SKIP };
+
+struct vfc_check {
+	char name[32];
+	char subject[VFC_BDF_STRLEN]; /* the device, or "" for host checks */
+	enum vfc_check_status status;
+	char detail[256];
+	char hint[256]; /* set for every WARN and FAIL */
+};
+
+int vfc_check_host(struct vfc_ctx *ctx, const struct vfc_host *h,
+		   struct vfc_check **out, size_t *n);
+/* Appends the checks of one device to *out. */
+int vfc_check_device(struct vfc_ctx *ctx, const struct vfc_host *h,
+		     const struct vfc_bdf *bdf, struct vfc_check **out,
+		     size_t *n);
+const char *vfc_check_status_str(enum vfc_check_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
