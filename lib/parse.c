@@ -141,6 +141,11 @@ VFC_EXPORT char *vfc_size_format(uint64_t bytes, char *buf, size_t len)
 			whole++;
 			tenths = 0;
 		}
+		/* rounding can carry into the next unit: 1023.96M is 1G */
+		if (whole == 1024 && i < 5) {
+			whole = 1;
+			i++;
+		}
 		if (tenths)
 			snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "%c", whole,
 				 tenths, units[i]);
