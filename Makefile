@@ -86,6 +86,10 @@ check-spec:
 check-vm: all
 	tests/vm/check
 
+# The main job on the emulated passthrough host (QEMU + emulated Intel IOMMU).
+demo: all
+	tests/vm/run --kernel 7 --script tests/demo.sh
+
 # ---- install ----------------------------------------------------------------
 install: vfioctl
 	install -D -m 0755 $(B)/vfioctl $(DESTDIR)$(SBINDIR)/vfioctl
@@ -105,6 +109,6 @@ dist:
 clean:
 	rm -rf build build-san vfioctl vfioctl-*.tar.gz
 
-.PHONY: all check check-fast check-unit check-bats check-man check-spec check-vm \
+.PHONY: all check check-fast check-unit check-bats check-man check-spec check-vm demo \
 	install uninstall dist clean
 .DELETE_ON_ERROR:
