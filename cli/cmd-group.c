@@ -71,7 +71,7 @@ static int add_row(struct out *o, const struct vfc_group *g)
 	if (!r) {
 		r |= out_setf(o, ln, COL_GROUP, "%d", g->id);
 		r |= out_set(o, ln, COL_TYPE, g->type[0] ? g->type : NULL);
-		r |= out_set(o, ln, COL_VIABLE, g->viable ? "true" : "false");
+		r |= out_set(o, ln, COL_VIABLE, out_bool(g->viable));
 		r |= out_setf(o, ln, COL_NDEV, "%zu", g->ndevices);
 		r |= out_set(o, ln, COL_DEVICES, devs[0] ? devs : NULL);
 		r |= out_set(o, ln, COL_DRIVERS, drvs[0] ? drvs : NULL);

@@ -153,7 +153,7 @@ static int add_row(struct vfc_ctx *ctx, struct out *o, const struct vfc_device *
 		r |= out_set(o, ln, COL_PF, vfc_bdf_format(&d->physfn, b));
 	if (d->sriov_role == VFC_SRIOV_PF)
 		r |= out_setf(o, ln, COL_NUMVFS, "%d", d->sriov_numvfs);
-	r |= out_set(o, ln, COL_BOOTVGA, d->boot_vga ? "true" : "false");
+	r |= out_set(o, ln, COL_BOOTVGA, out_bool(d->boot_vga));
 	if (out_has(o, COL_BARS)) {
 		bars_cell(d, bars, sizeof(bars));
 		r |= out_set(o, ln, COL_BARS, bars[0] ? bars : NULL);

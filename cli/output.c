@@ -117,9 +117,12 @@ int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
 		if (!cl)
 			return -ENOMEM;
 		scols_column_set_json_type(cl, json_type(ci->type));
-		if (ci->type == COL_ARRAY)
+		/* raw and pairs keep "\n" encoded: one row stays one line */
+		if (ci->type == COL_ARRAY && !outopts.raw && !outopts.pairs) {
 			scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize,
 						  scols_wrapnl_nextchunk, NULL);
+			scols_column_set_safechars(cl, "\n");
+		}
 	}
 	return 0;
 }

@@ -50,6 +50,11 @@ int out_set(struct out *o, struct libscols_line *ln, int col, const char *data);
 int out_setf(struct out *o, struct libscols_line *ln, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 bool out_has(const struct out *o, int col);
+/* Booleans are "yes"/"no": readable in a table, true/false in JSON. */
+static inline const char *out_bool(bool b)
+{
+	return b ? "yes" : "no";
+}
 int out_print(struct out *o);
 void out_free(struct out *o);
 
