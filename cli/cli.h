@@ -24,7 +24,7 @@ struct cmd {
 	const char *summary; /* one line for `vfioctl --help` */
 };
 
-extern const struct cmd cmd_list, cmd_group, cmd_check;
+extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock;
 
 extern const char *program_name;
 
