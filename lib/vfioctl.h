@@ -303,6 +303,56 @@ struct vfc_memlock_estimate {
 int vfc_memlock_estimate(const struct vfc_memlock_estimate_in *in,
 			 struct vfc_memlock_estimate *out);
 
+/* ---- memory to map ---------------------------------------------------------- */
+
+enum vfc_mem_kind {
+	VFC_MEM_ANON,    /* private anonymous, 4K pages (THP disabled for it) */
+	VFC_MEM_THP,     /* private anonymous, 2M-aligned, MADV_HUGEPAGE */
+	VFC_MEM_HUGETLB, /* MAP_HUGETLB from the hugepage pool */
+	VFC_MEM_MEMFD,   /* memfd_create, shared */
+	VFC_MEM_MEMFD_HUGETLB, /* memfd_create(MFD_HUGETLB), shared */
+	VFC_MEM_FILE,    /* an existing file, shared */
+};
+
+struct vfc_backing {
+	enum vfc_mem_kind kind;
+	uint64_t huge_size; /* hugetlb kinds: page size; 0 is the default pool */
+	char path[256];     /* VFC_MEM_FILE */
+};
+
+/* "anon", "thp", "hugetlb[:2M|:1G]", "memfd", "memfd:hugetlb[:2M|:1G]", "file:PATH" */
+int vfc_backing_parse(const char *s, struct vfc_backing *out);
+/* The same spelling back, e.g. "hugetlb:2M". */
+char *vfc_backing_format(const struct vfc_backing *b, char *buf, size_t len);
+
+struct vfc_mem;
+
+int vfc_mem_alloc(struct vfc_ctx *ctx, const struct vfc_backing *b, uint64_t size,
+		  struct vfc_mem **out);
+void vfc_mem_free(struct vfc_mem *m); /* NULL is a no-op */
+void *vfc_mem_addr(const struct vfc_mem *m);
+uint64_t vfc_mem_size(const struct vfc_mem *m);
+int vfc_mem_fd(const struct vfc_mem *m);           /* -1 for anonymous memory */
+uint64_t vfc_mem_page_size(const struct vfc_mem *m); /* the page size asked for */
+/* Touches every page, split over `threads` threads (1..64). */
+int vfc_mem_populate(struct vfc_ctx *ctx, struct vfc_mem *m, unsigned int threads);
+
+/* What the kernel really backs a mapping with, from /proc/self/smaps. */
+struct vfc_mem_pages {
+	uint64_t rss;            /* resident bytes */
+	uint64_t huge;           /* bytes in huge pages (THP, shmem PMD or hugetlb) */
+	uint64_t kernel_page;    /* KernelPageSize of the VMA */
+};
+/*
+ * Pure: sums the smaps records of the VMAs that overlap [start, end) (a VMA the
+ * kernel merged with a neighbour counts whole). vfc_mem_pages() then takes
+ * rss from mincore(), exact for the range, and caps huge at the size.
+ */
+int vfc_smaps_parse(const char *text, uint64_t start, uint64_t end,
+		    struct vfc_mem_pages *out);
+int vfc_mem_pages(struct vfc_ctx *ctx, const struct vfc_mem *m,
+		  struct vfc_mem_pages *out);
+
 /* ---- checks (the policy behind `vfioctl check`) ---------------------------- */
 
 enum vfc_check_status { VFC_PASS, VFC_WARN, VFC_FAIL, VFC_SKIP };
