@@ -261,3 +261,18 @@ commands() {
 		done
 	done
 }
+
+@test "--sysroot with a trailing slash, or relative, reads the same root" {
+	need_root server
+	local want
+	vfc --sysroot "$ROOTS/server" group -J
+	status_is 0
+	want=$output
+	vfc --sysroot "$ROOTS/server/" group -J
+	status_is 0
+	[[ "$output" == "$want" ]]
+	cd "$ROOTS"
+	vfc --sysroot server//// group -J
+	status_is 0
+	[[ "$output" == "$want" ]]
+}
