@@ -24,7 +24,7 @@ SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
 endif
 ALL_CFLAGS := -std=gnu11 $(OPT) $(CFLAGS) $(WARN) $(HARDEN) $(SAN) \
               -DVFIOCTL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
-ALL_LDFLAGS := $(LDFLAGS) $(SAN)
+ALL_LDFLAGS := $(LDFLAGS) $(SAN) -pthread
 
 # Objects of a sanitized build live apart so the two never mix.
 B          := build$(if $(filter 1,$(SANITIZE)),-san)

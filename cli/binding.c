@@ -250,69 +250,41 @@ static int failure(struct vfc_ctx *ctx, int err)
 	return rc;
 }
 
-static int print_results(bool unbind, const struct vfc_bind_result *res, size_t n)
-{
-	struct out o;
-	int rc = EXIT_OK;
-
-	if (out_init(&o, unbind ? "unbind" : "bind", infos, sizeof(infos) / sizeof(infos[0]),
-		     unbind ? unbind_defaults : bind_defaults,
-		     unbind ? sizeof(unbind_defaults) / sizeof(int)
-			    : sizeof(bind_defaults) / sizeof(int))) {
-		out_free(&o);
-		return EXIT_USAGE;
-	}
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = add_result(&o, &res[i]) ? EXIT_FAIL : EXIT_OK;
-	if (!rc)
-		out_print(&o);
-	out_free(&o);
-	return rc;
-}
-
 static int execute(struct vfc_ctx *ctx, bool unbind, struct vfc_bind_opts *opts,
-		   const struct vfc_bdf *bdfs, size_t n, bool verbose)
+		   const struct vfc_bdf *bdfs, size_t n, bool verbose, struct out *o)
 {
-	struct step_sink sink = { .verbose = verbose };
+	bool dry = opts->flags & VFC_BIND_DRY_RUN;
+	struct step_sink sink = { .verbose = verbose, .o = dry ? o : NULL };
 	struct vfc_bind_result *res = NULL;
-	struct out steps;
 	size_t nres = 0;
-	int e, rc;
+	int e, rc = EXIT_OK;
 
-	if (opts->flags & VFC_BIND_DRY_RUN) {
-		if (out_init(&steps, "steps", step_infos, sizeof(step_infos) / sizeof(step_infos[0]),
-			     step_defaults, sizeof(step_defaults) / sizeof(int))) {
-			out_free(&steps);
-			return EXIT_USAGE;
-		}
-		sink.o = &steps;
-	}
 	opts->step_fn = on_step;
 	opts->step_data = &sink;
 	catch_signals();
 	e = unbind ? vfc_unbind(ctx, bdfs, n, opts, &res, &nres)
 		   : vfc_bind(ctx, bdfs, n, opts, &res, &nres);
-	if (sink.o) {
-		if (!e)
-			out_print(sink.o);
-		out_free(sink.o);
-		rc = e ? failure(ctx, e) : EXIT_OK;
-	} else {
-		/* unbind reports what it did even when one device failed */
-		rc = nres ? print_results(unbind, res, nres) : EXIT_OK;
-		if (e)
-			rc = failure(ctx, e);
-	}
+	/* a dry run shows its steps; a real one what it did, even when a device failed */
+	for (size_t i = 0; !dry && i < nres && !rc; i++)
+		rc = add_result(o, &res[i]) ? EXIT_FAIL : EXIT_OK;
+	if (sink.err)
+		rc = EXIT_FAIL;
+	if (!rc && (dry ? !e : nres > 0))
+		out_print(o);
+	if (e)
+		rc = failure(ctx, e);
 	free(res);
 	return rc;
 }
 
-static int list_columns(bool dry)
+/* The step table for a dry run, the result table otherwise; or --list-columns. */
+static int setup_table(struct out *o, const struct cmd *cmd, bool unbind, bool dry)
 {
-	int r = dry ? out_list_columns(step_infos, sizeof(step_infos) / sizeof(step_infos[0]))
-		    : out_list_columns(infos, sizeof(infos) / sizeof(infos[0]));
-
-	return r ? EXIT_FAIL : EXIT_OK;
+	if (dry)
+		return OUT_SETUP(o, cmd->name, "steps", step_infos, step_defaults);
+	if (unbind)
+		return OUT_SETUP(o, cmd->name, "unbind", infos, unbind_defaults);
+	return OUT_SETUP(o, cmd->name, "bind", infos, bind_defaults);
 }
 
 int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
@@ -322,17 +294,16 @@ int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
 	struct vfc_bind_opts opts = { .timeout_ms = VFC_BIND_TIMEOUT_DEFAULT_MS,
 				      .cancel = &binding_cancel };
 	struct vfc_bdf *bdfs = NULL;
+	struct out o = { 0 };
 	poptContext pc;
 	size_t n = 0;
 	int rc = cmd_parse(cmd, cmd_opts, argc, argv, &pc);
 
 	if (rc >= 0)
 		return rc;
-	if (outopts.list_columns) {
-		rc = list_columns(bc->dry_run);
-		goto done;
-	}
-	rc = parse_bdfs(cmd->name, poptGetArgs(pc), &bdfs, &n);
+	rc = setup_table(&o, cmd, unbind, bc->dry_run);
+	if (rc < 0)
+		rc = parse_bdfs(cmd->name, poptGetArgs(pc), &bdfs, &n);
 	if (rc < 0 && bc->timeout)
 		rc = parse_timeout(cmd->name, bc->timeout, &opts.timeout_ms);
 	if (rc < 0 && bc->owner) {
@@ -343,8 +314,9 @@ int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
 		goto done;
 	opts.flags |= (bc->group ? VFC_BIND_GROUP : 0) | (bc->dry_run ? VFC_BIND_DRY_RUN : 0) |
 		      (bc->force ? VFC_BIND_FORCE : 0);
-	rc = execute(ctx, unbind, &opts, bdfs, n, bc->verbose);
+	rc = execute(ctx, unbind, &opts, bdfs, n, bc->verbose, &o);
 done:
+	out_free(&o);
 	free(bdfs);
 	poptFreeContext(pc);
 	return rc;

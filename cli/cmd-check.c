@@ -59,10 +59,6 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 
 	if (rc >= 0)
 		return rc;
-	if (outopts.list_columns) {
-		rc = out_list_columns(infos, sizeof(infos) / sizeof(infos[0])) ? EXIT_FAIL : EXIT_OK;
-		goto done;
-	}
 	args = poptGetArgs(pc);
 	/* every argument is validated before anything is read */
 	for (const char **a = args; a && *a; a++) {
@@ -73,12 +69,10 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 			goto done;
 		}
 	}
-	if (out_init(&o, "checks", infos, sizeof(infos) / sizeof(infos[0]),
-		     args ? dev_defaults : host_defaults,
-		     args ? sizeof(dev_defaults) / sizeof(int) : sizeof(host_defaults) / sizeof(int))) {
-		rc = usage_error("check", "bad --output");
+	rc = args ? OUT_SETUP(&o, "check", "checks", infos, dev_defaults)
+		  : OUT_SETUP(&o, "check", "checks", infos, host_defaults);
+	if (rc >= 0)
 		goto done;
-	}
 	rc = vfc_host_read(ctx, &host);
 	if (rc) {
 		rc = report_error(ctx, rc);

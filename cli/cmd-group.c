@@ -153,26 +153,18 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		POPT_TABLEEND
 	};
 	const char **args;
-	struct out o;
+	struct out o = { 0 };
 	poptContext pc;
 	int rc = cmd_parse(&cmd_group, opts, argc, argv, &pc);
 
 	if (rc >= 0)
 		return rc;
-	if (outopts.list_columns) {
-		rc = out_list_columns(infos, sizeof(infos) / sizeof(infos[0])) ? EXIT_FAIL : EXIT_OK;
+	rc = OUT_SETUP(&o, "group", "groups", infos, defaults);
+	if (rc >= 0)
 		goto done;
-	}
-	if (out_init(&o, "groups", infos, sizeof(infos) / sizeof(infos[0]), defaults,
-		     sizeof(defaults) / sizeof(defaults[0]))) {
-		out_free(&o);
-		rc = usage_error("group", "bad --output");
-		goto done;
-	}
 	args = poptGetArgs(pc);
-	if (!args)
-		rc = show_all(ctx, &o);
-	for (rc = args ? 0 : rc; args && *args && !rc; args++) {
+	rc = args ? 0 : show_all(ctx, &o);
+	for (; args && *args && !rc; args++) {
 		unsigned int id;
 
 		rc = resolve(ctx, *args, &id);
@@ -181,8 +173,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 	}
 	if (!rc)
 		out_print(&o);
-	out_free(&o);
 done:
+	out_free(&o);
 	poptFreeContext(pc);
 	return rc;
 }

@@ -222,7 +222,7 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		POPT_TABLEEND
 	};
 	const char **names;
-	struct out o;
+	struct out o = { 0 };
 	poptContext pc;
 	size_t skipped = 0;
 	int rc = cmd_parse(&cmd_list, opts, argc, argv, &pc);
@@ -232,24 +232,17 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 	rc = parse_filter(&f);
 	if (rc >= 0)
 		goto done;
-	if (outopts.list_columns) {
-		rc = out_list_columns(infos, sizeof(infos) / sizeof(infos[0])) ? EXIT_FAIL : EXIT_OK;
+	rc = OUT_SETUP(&o, "list", "devices", infos, defaults);
+	if (rc >= 0)
 		goto done;
-	}
-	if (out_init(&o, "devices", infos, sizeof(infos) / sizeof(infos[0]), defaults,
-		     sizeof(defaults) / sizeof(defaults[0]))) {
-		out_free(&o);
-		rc = usage_error("list", "bad --output");
-		goto done;
-	}
 	names = poptGetArgs(pc);
 	rc = names ? list_named(ctx, &o, names, &f) : list_all(ctx, &o, &f, &skipped);
 	if (rc < 0) {
 		out_print(&o);
 		rc = skipped ? EXIT_FAIL : EXIT_OK;
 	}
-	out_free(&o);
 done:
+	out_free(&o);
 	poptFreeContext(pc);
 	free(f.class_);
 	free(f.driver);

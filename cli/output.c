@@ -42,7 +42,9 @@ static int find_col(const struct colinfo *infos, size_t n, const char *name, siz
 	return -1;
 }
 
-static int select_cols(struct out *o, const int *defaults, size_t ndefaults)
+/* -o parsing: "A,B" replaces the defaults, "+A,B" appends to them. */
+static int select_cols(struct out *o, const char *cmd, const int *defaults,
+		       size_t ndefaults)
 {
 	const char *p = outopts.columns;
 
@@ -57,24 +59,19 @@ static int select_cols(struct out *o, const int *defaults, size_t ndefaults)
 		size_t len = strcspn(p, ",");
 		int c = find_col(o->infos, o->ninfos, p, len);
 
-		if (c < 0) {
-			warnx_("unknown column: %.*s (see --list-columns)", (int)len, p);
-			return -EINVAL;
-		}
-		if (o->nselected == MAX_COLS) {
-			warnx_("too many columns");
-			return -EINVAL;
-		}
+		if (c < 0)
+			return usage_error(cmd, "unknown column '%.*s' (see --list-columns)",
+					   (int)len, p);
+		if (o->nselected == MAX_COLS)
+			return usage_error(cmd, "more than %d columns", MAX_COLS);
 		o->selected[o->nselected++] = c;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
-	if (!o->nselected) {
-		warnx_("no columns selected");
-		return -EINVAL;
-	}
-	return 0;
+	if (!o->nselected)
+		return usage_error(cmd, "no columns selected");
+	return -1;
 }
 
 static struct libscols_table *new_table(const char *json_name)
@@ -91,20 +88,25 @@ static struct libscols_table *new_table(const char *json_name)
 	return tb;
 }
 
-int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
-	     size_t ninfos, const int *defaults, size_t ndefaults)
+static int out_list_columns(const struct colinfo *infos, size_t ninfos);
+
+int out_setup(struct out *o, const char *cmd, const char *json_name,
+	      const struct colinfo *infos, size_t ninfos, const int *defaults,
+	      size_t ndefaults)
 {
 	int r;
 
 	memset(o, 0, sizeof(*o));
+	if (outopts.list_columns)
+		return out_list_columns(infos, ninfos) ? EXIT_FAIL : EXIT_OK;
 	o->infos = infos;
 	o->ninfos = ninfos;
-	r = select_cols(o, defaults, ndefaults);
-	if (r)
+	r = select_cols(o, cmd, defaults, ndefaults);
+	if (r >= 0)
 		return r;
 	o->tb = new_table(json_name);
 	if (!o->tb)
-		return -ENOMEM;
+		goto oom;
 	for (size_t i = 0; i < o->nselected; i++) {
 		const struct colinfo *ci = &infos[o->selected[i]];
 		int flags = ci->flags;
@@ -115,7 +117,7 @@ int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
 			flags |= SCOLS_FL_WRAP;
 		cl = scols_table_new_column(o->tb, ci->name, ci->whint, flags);
 		if (!cl)
-			return -ENOMEM;
+			goto oom;
 		scols_column_set_json_type(cl, json_type(ci->type));
 		/* raw and pairs keep "\n" encoded: one row stays one line */
 		if (ci->type == COL_ARRAY && !outopts.raw && !outopts.pairs) {
@@ -124,10 +126,13 @@ int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
 			scols_column_set_safechars(cl, "\n");
 		}
 	}
-	return 0;
+	return -1;
+oom:
+	warnx_("out of memory");
+	return EXIT_FAIL;
 }
 
-int out_list_columns(const struct colinfo *infos, size_t ninfos)
+static int out_list_columns(const struct colinfo *infos, size_t ninfos)
 {
 	static const char *const types[] = { "string", "number", "boolean", "array" };
 	struct libscols_table *tb = new_table("columns");

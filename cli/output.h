@@ -39,11 +39,16 @@ struct out {
 	size_t nselected;
 };
 
-/* -o parsing: "A,B" replaces the defaults, "+A,B" appends to them. */
-int out_init(struct out *o, const char *json_name, const struct colinfo *infos,
-	     size_t ninfos, const int *defaults, size_t ndefaults);
-/* `--list-columns`: the table of columns, itself a table. */
-int out_list_columns(const struct colinfo *infos, size_t ninfos);
+/*
+ * What every command does before its rows: answers --list-columns, or sets
+ * up the table. Returns -1 to go on, else the exit code to leave with.
+ */
+int out_setup(struct out *o, const char *cmd, const char *json_name,
+	      const struct colinfo *infos, size_t ninfos, const int *defaults,
+	      size_t ndefaults);
+#define OUT_SETUP(o, cmd, json_name, infos, defaults)                            \
+	out_setup(o, cmd, json_name, infos, sizeof(infos) / sizeof(infos[0]),     \
+		  defaults, sizeof(defaults) / sizeof(defaults[0]))
 struct libscols_line *out_line(struct out *o);
 /* Sets cell `col` (an info index) when that column is shown; NULL is "no value". */
 int out_set(struct out *o, struct libscols_line *ln, int col, const char *data);

@@ -16,6 +16,7 @@ static const struct cmd *const commands[] = {
 	&cmd_list,
 	&cmd_group,
 	&cmd_check,
+	&cmd_memlock,
 	&cmd_bind,
 	&cmd_unbind,
 };

@@ -245,6 +245,115 @@ int vfc_host_read(struct vfc_ctx *ctx, struct vfc_host *out);
 void vfc_host_clear(struct vfc_host *h);
 const char *vfc_mod_state_str(enum vfc_mod_state s);
 
+/* ---- locked memory ------------------------------------------------------- */
+
+/* A process that holds VFIO or iommufd file descriptors, or locked memory. */
+struct vfc_memlock_proc {
+	pid_t pid;
+	uid_t uid;
+	char comm[64];
+	int vfio_fds;   /* /dev/vfio/vfio, /dev/vfio/N, /dev/vfio/devices/vfioX */
+	int iommufd_fds;/* /dev/iommu */
+	char nodes[256];/* the distinct nodes, newline-separated */
+	int64_t vm_lck_kb, vm_pin_kb; /* -1 when the kernel does not say */
+	uint64_t memlock_soft, memlock_hard; /* bytes, VFC_RLIM_INFINITY */
+	bool cap_ipc_lock;
+	char unit[128]; /* systemd unit from the cgroup path, "" when none */
+};
+
+enum vfc_memlock_scope {
+	VFC_MEMLOCK_VFIO,   /* processes with VFIO or iommufd descriptors */
+	VFC_MEMLOCK_LOCKED, /* those and any process with VmLck or VmPin > 0 */
+};
+
+/*
+ * Scans /proc. pid > 0 reads only that process (-ESRCH when it is gone).
+ * Processes whose fd directory cannot be read (other users' when not root)
+ * are counted in *unreadable and reported only by their status.
+ */
+int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scope,
+		     pid_t pid, struct vfc_memlock_proc **out, size_t *n,
+		     size_t *unreadable);
+
+/* Bytes a process has charged against RLIMIT_MEMLOCK, as far as /proc tells. */
+uint64_t vfc_memlock_used(const struct vfc_memlock_proc *p);
+
+enum vfc_backend {
+	VFC_BACKEND_AUTO,    /* the best one this kernel offers */
+	VFC_BACKEND_TYPE1,   /* /dev/vfio/vfio container + /dev/vfio/N groups */
+	VFC_BACKEND_IOMMUFD, /* /dev/iommu; not implemented yet: -EOPNOTSUPP */
+};
+
+struct vfc_memlock_estimate_in {
+	uint64_t ram;       /* guest RAM, bytes */
+	unsigned int vfio;  /* assigned VFIO devices */
+	unsigned int nvme;  /* NVMe disks driven by QEMU's userspace driver */
+	unsigned int vdpa;  /* vhost-vdpa devices */
+	bool viommu;        /* the guest has a vIOMMU */
+	enum vfc_backend backend;
+	unsigned int vms;   /* iommufd per-user accounting: VMs of the same user */
+};
+
+struct vfc_memlock_estimate {
+	uint64_t limit;      /* bytes RLIMIT_MEMLOCK must allow */
+	unsigned int factor; /* how many times guest RAM may be pinned */
+	char why[256];       /* how the number was reached */
+};
+
+/* libvirt's rule (qemuDomainGetMemLockLimitBytes), plus iommufd's per-user sum. */
+int vfc_memlock_estimate(const struct vfc_memlock_estimate_in *in,
+			 struct vfc_memlock_estimate *out);
+
+/* ---- memory to map ---------------------------------------------------------- */
+
+enum vfc_mem_kind {
+	VFC_MEM_ANON,    /* private anonymous, 4K pages (THP disabled for it) */
+	VFC_MEM_THP,     /* private anonymous, 2M-aligned, MADV_HUGEPAGE */
+	VFC_MEM_HUGETLB, /* MAP_HUGETLB from the hugepage pool */
+	VFC_MEM_MEMFD,   /* memfd_create, shared */
+	VFC_MEM_MEMFD_HUGETLB, /* memfd_create(MFD_HUGETLB), shared */
+	VFC_MEM_FILE,    /* an existing file, shared */
+};
+
+struct vfc_backing {
+	enum vfc_mem_kind kind;
+	uint64_t huge_size; /* hugetlb kinds: page size; 0 is the default pool */
+	char path[256];     /* VFC_MEM_FILE */
+};
+
+/* "anon", "thp", "hugetlb[:2M|:1G]", "memfd", "memfd:hugetlb[:2M|:1G]", "file:PATH" */
+int vfc_backing_parse(const char *s, struct vfc_backing *out);
+/* The same spelling back, e.g. "hugetlb:2M". */
+char *vfc_backing_format(const struct vfc_backing *b, char *buf, size_t len);
+
+struct vfc_mem;
+
+int vfc_mem_alloc(struct vfc_ctx *ctx, const struct vfc_backing *b, uint64_t size,
+		  struct vfc_mem **out);
+void vfc_mem_free(struct vfc_mem *m); /* NULL is a no-op */
+void *vfc_mem_addr(const struct vfc_mem *m);
+uint64_t vfc_mem_size(const struct vfc_mem *m);
+int vfc_mem_fd(const struct vfc_mem *m);           /* -1 for anonymous memory */
+uint64_t vfc_mem_page_size(const struct vfc_mem *m); /* the page size asked for */
+/* Touches every page, split over `threads` threads (1..64). */
+int vfc_mem_populate(struct vfc_ctx *ctx, struct vfc_mem *m, unsigned int threads);
+
+/* What the kernel really backs a mapping with, from /proc/self/smaps. */
+struct vfc_mem_pages {
+	uint64_t rss;            /* resident bytes */
+	uint64_t huge;           /* bytes in huge pages (THP, shmem PMD or hugetlb) */
+	uint64_t kernel_page;    /* KernelPageSize of the VMA */
+};
+/*
+ * Pure: sums the smaps records of the VMAs that overlap [start, end) (a VMA the
+ * kernel merged with a neighbour counts whole). vfc_mem_pages() then takes
+ * rss from mincore(), exact for the range, and caps huge at the size.
+ */
+int vfc_smaps_parse(const char *text, uint64_t start, uint64_t end,
+		    struct vfc_mem_pages *out);
+int vfc_mem_pages(struct vfc_ctx *ctx, const struct vfc_mem *m,
+		  struct vfc_mem_pages *out);
+
 /* ---- checks (the policy behind `vfioctl check`) ---------------------------- */
 
 enum vfc_check_status { VFC_PASS, VFC_WARN, VFC_FAIL, VFC_SKIP };
@@ -363,6 +472,118 @@ const char *vfc_bind_action_str(enum vfc_bind_action a);
 #define VFC_ERR_CANCELLED   (1u << 2) /* *opts->cancel stopped the run */
 /* Flags qualifying the last failure (0 when none applies). */
 unsigned int vfc_errflags(const struct vfc_ctx *ctx);
+
+/* ---- IOMMU backends -------------------------------------------------------- */
+/*
+ * A DMA address space for devices, backed by the VFIO type1 container today
+ * and by iommufd later. The handle owns everything it opened: group and
+ * device file descriptors, BAR mmaps and every DMA mapping it made. The last
+ * vfc_iommu_unref() closes the devices, unmaps what is still mapped and
+ * releases the groups, so an error path never leaks pinned memory. Device
+ * handles belong to their vfc_iommu and are invalid after its last unref.
+ * Not thread-safe; works on the running system only (no sysroot).
+ */
+
+/* enum vfc_backend is defined above, with the memlock estimate that uses it. */
+const char *vfc_backend_str(enum vfc_backend b);
+
+struct vfc_iova_range {
+	uint64_t start;
+	uint64_t end; /* inclusive, as the kernel reports it */
+};
+
+struct vfc_iommu_info {
+	enum vfc_backend backend;
+	const char *model;  /* "type1v2", "type1" */
+	uint64_t pgsizes;   /* bitmap of IOMMU page sizes; 0 when not reported */
+	struct vfc_iova_range *ranges; /* usable IOVA; NULL when not reported */
+	size_t nranges;
+	int64_t dma_avail;  /* mappings the kernel still allows; -1 unknown */
+	bool unmap_all;     /* the kernel can unmap everything in one call */
+};
+void vfc_iommu_info_clear(struct vfc_iommu_info *info);
+
+/* One live DMA mapping, as the library recorded it. */
+struct vfc_mapping {
+	uint64_t iova;
+	uint64_t size;
+	void *vaddr;
+	unsigned int flags; /* VFC_MAP_* */
+};
+
+#define VFC_MAP_READ  (1u << 0) /* the device may read the memory */
+#define VFC_MAP_WRITE (1u << 1) /* the device may write the memory */
+#define VFC_MAP_RW    (VFC_MAP_READ | VFC_MAP_WRITE)
+
+struct vfc_iommu;
+
+int vfc_iommu_open(struct vfc_ctx *ctx, enum vfc_backend backend,
+		   struct vfc_iommu **out);
+struct vfc_iommu *vfc_iommu_ref(struct vfc_iommu *io);
+struct vfc_iommu *vfc_iommu_unref(struct vfc_iommu *io); /* NULL is a no-op */
+struct vfc_ctx *vfc_iommu_ctx(const struct vfc_iommu *io);
+const char *vfc_iommu_backend_name(const struct vfc_iommu *io);
+
+/* Attaches an IOMMU group (all its devices bound to vfio-pci); adding one
+ * twice is a no-op. */
+int vfc_iommu_add_group(struct vfc_iommu *io, unsigned int group);
+/* Needs at least one group: the kernel picks the IOMMU model then. */
+int vfc_iommu_info(struct vfc_iommu *io, struct vfc_iommu_info *out);
+
+/* vaddr, iova and size aligned to the smallest IOMMU page size. */
+int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
+		  uint64_t size, unsigned int flags);
+/* Unmaps whole mappings only: a range that cuts one in two is -EINVAL. */
+int vfc_iommu_unmap(struct vfc_iommu *io, uint64_t iova, uint64_t size);
+/* Unmaps everything the handle mapped; -EIO if the kernel still counts some. */
+int vfc_iommu_unmap_all(struct vfc_iommu *io);
+/* The live mappings sorted by IOVA; valid until the next map or unmap. */
+const struct vfc_mapping *vfc_iommu_mappings(const struct vfc_iommu *io,
+					     size_t *n);
+
+/*
+ * Why the kernel would refuse to map [iova, iova+size) from vaddr under info:
+ * 0 when nothing is wrong, else -EINVAL or -EOVERFLOW with the reason in why.
+ * Pure; vfc_iommu_map() uses it to explain the kernel's EINVAL.
+ */
+int vfc_iommu_check_map(const struct vfc_iommu_info *info, uint64_t vaddr,
+			uint64_t iova, uint64_t size, char *why, size_t len);
+
+/* ---- VFIO devices opened through an IOMMU backend ---- */
+
+/* Region indexes of a vfio-pci device (the kernel's VFIO_PCI_*_REGION_INDEX). */
+enum { VFC_REGION_BAR0 = 0, VFC_REGION_ROM = 6, VFC_REGION_CONFIG = 7 };
+
+#define VFC_REGION_READ  (1u << 0)
+#define VFC_REGION_WRITE (1u << 1)
+#define VFC_REGION_MMAP  (1u << 2)
+
+struct vfc_region {
+	unsigned int index;
+	uint32_t flags;  /* VFC_REGION_* */
+	uint64_t size;   /* 0: the region does not exist (e.g. an unused BAR) */
+	uint64_t offset; /* of the region in the device file */
+};
+
+struct vfc_vdev;
+
+/* Opens a device of the IOMMU, adding its group first when needed. */
+int vfc_iommu_device_open(struct vfc_iommu *io, const struct vfc_bdf *bdf,
+			  struct vfc_vdev **out);
+void vfc_vdev_close(struct vfc_vdev *dev); /* NULL is a no-op */
+int vfc_vdev_fd(const struct vfc_vdev *dev);
+unsigned int vfc_vdev_num_regions(const struct vfc_vdev *dev);
+
+int vfc_vdev_region(struct vfc_vdev *dev, unsigned int index,
+		    struct vfc_region *out);
+/* Whole-region mmap, made once and kept until the device is closed. */
+int vfc_vdev_mmap(struct vfc_vdev *dev, unsigned int index, void **addr,
+		  uint64_t *size);
+/* Exactly len bytes at offset within the region, else -errno (-EIO if short). */
+int vfc_vdev_read(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
+		  void *buf, size_t len);
+int vfc_vdev_write(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
+		   const void *buf, size_t len);
 
 #ifdef __cplusplus
 }
