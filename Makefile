@@ -40,7 +40,7 @@ HELPER_BIN := $(HELPER_SRC:%.c=$(B)/%)
 LIBA       := $(B)/libvfioctl.a
 MANPAGES   := $(wildcard man/*.8)
 
-all: vfioctl $(HELPER_BIN)
+all: vfioctl $(HELPER_BIN) $(UNIT_BIN)
 
 vfioctl: $(B)/vfioctl
 	ln -sf $< $@
@@ -55,6 +55,8 @@ $(LIBA): $(LIB_OBJ)
 $(B)/lib/%.o: lib/%.c lib/vfioctl.h lib/internal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(B)/lib/iommu%.o: lib/iommu-priv.h
 
 $(B)/cli/%.o: cli/%.c cli/cli.h cli/output.h lib/vfioctl.h
 	@mkdir -p $(dir $@)

@@ -1,5 +1,5 @@
 # Shared by prepare, run and check; sourced, never executed.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are used by the sourcing scripts
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$VM_DIR/../.." && pwd)
@@ -18,10 +18,12 @@ ROOTFS_PACKAGES=(
 )
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
+# Exit codes of the rig itself: 2 wrong usage, 125 the rig failed (124: guest timed out).
 say() { printf 'vm: %s\n' "$*" >&2; }
-die() { printf 'vm: error: %s\n' "$*" >&2; exit 2; }
+die() { printf 'vm: error: %s\n' "$*" >&2; exit 125; }
+usage_error() { printf 'vm: %s\n' "$*" >&2; exit 2; }
 
-known_kernel() { [[ -n "${KERNEL_SUITE[$1]+x}" ]] || die "unknown kernel '$1' (known: ${KERNELS[*]})"; }
+known_kernel() { [[ -n "${KERNEL_SUITE[$1]+x}" ]] || usage_error "unknown kernel '$1' (known: ${KERNELS[*]})"; }
 
 # URIs of the machine's own Debian archive, read from its deb822 sources at run time so that no
 # host name is written into the repository. Prints "main-uri security-uri" (the latter may be -).

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * IOMMU backends, the generic half: choosing a backend, dispatching through
+ * its ops table, and keeping the list of live mappings so that teardown can
+ * unmap everything and nothing stays pinned behind the caller's back.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommu-priv.h"
+
+/* Indexed by enum vfc_backend; a NULL ops is a backend not written yet. */
+static const struct {
+	const char *name;
+	const struct vfc_iommu_ops *ops;
+} backends[] = {
+	[VFC_BACKEND_AUTO] = { "auto", NULL },
+	[VFC_BACKEND_TYPE1] = { "type1", &vfc_iommu_type1_ops },
+	[VFC_BACKEND_IOMMUFD] = { "iommufd", NULL },
+};
+
+VFC_EXPORT const char *vfc_backend_str(enum vfc_backend b)
+{
+	if ((size_t)b >= ARRAY_SIZE(backends))
+		return "unknown";
+	return backends[b].name;
+}
+
+VFC_EXPORT void vfc_iommu_info_clear(struct vfc_iommu_info *info)
+{
+	free(info->ranges);
+	memset(info, 0, sizeof(*info));
+	info->dma_avail = -1;
+}
+
+/* ---- bookkeeping of live mappings (pure) ---- */
+
+static uint64_t last_byte(uint64_t iova, uint64_t size)
+{
+	return iova + size - 1; /* callers have checked that this cannot wrap */
+}
+
+static bool overlaps(const struct vfc_mapping *m, uint64_t iova, uint64_t size)
+{
+	return iova <= last_byte(m->iova, m->size) &&
+	       m->iova <= last_byte(iova, size);
+}
+
+ssize_t vfc_maps_find_overlap(const struct vfc_mapping *maps, size_t n,
+			      uint64_t iova, uint64_t size)
+{
+	for (size_t i = 0; i < n; i++)
+		if (overlaps(&maps[i], iova, size))
+			return (ssize_t)i;
+	return -1;
+}
+
+int vfc_maps_unmap_plan(const struct vfc_mapping *maps, size_t n,
+			uint64_t iova, uint64_t size, size_t *count,
+			uint64_t *bytes, size_t *split)
+{
+	*count = 0;
+	*bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct vfc_mapping *m = &maps[i];
+
+		if (!overlaps(m, iova, size))
+			continue;
+		if (m->iova < iova ||
+		    last_byte(m->iova, m->size) > last_byte(iova, size)) {
+			*split = i;
+			return -EINVAL;
+		}
+		(*count)++;
+		*bytes += m->size;
+	}
+	return 0;
+}
+
+int vfc_maps_insert(struct vfc_mapping **maps, size_t *n,
+		    const struct vfc_mapping *m)
+{
+	size_t at = 0;
+	int r = vfc_array_push((void **)maps, n, sizeof(*m), m);
+
+	if (r)
+		return r;
+	while (at < *n - 1 && (*maps)[at].iova < m->iova)
+		at++;
+	memmove(&(*maps)[at + 1], &(*maps)[at], (*n - 1 - at) * sizeof(*m));
+	(*maps)[at] = *m;
+	return 0;
+}
+
+void vfc_maps_remove_range(struct vfc_mapping *maps, size_t *n, uint64_t iova,
+			   uint64_t size)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!overlaps(&maps[i], iova, size))
+			maps[keep++] = maps[i];
+	*n = keep;
+}
+
+/* ---- why a map would be refused (pure) ---- */
+
+static uint64_t min_pgsize(uint64_t pgsizes)
+{
+	return pgsizes ? pgsizes & -pgsizes : 4096;
+}
+
+static bool in_ranges(const struct vfc_iommu_info *info, uint64_t first,
+		      uint64_t last)
+{
+	if (!info->ranges)
+		return true; /* an old kernel that does not report them */
+	for (size_t i = 0; i < info->nranges; i++)
+		if (first >= info->ranges[i].start && last <= info->ranges[i].end)
+			return true;
+	return false;
+}
+
+VFC_EXPORT int vfc_iommu_check_map(const struct vfc_iommu_info *info,
+				   uint64_t vaddr, uint64_t iova, uint64_t size,
+				   char *why, size_t len)
+{
+	uint64_t pg = min_pgsize(info->pgsizes);
+
+	snprintf(why, len, "%s", "");
+	if (size == 0)
+		return snprintf(why, len, "size is 0"), -EINVAL;
+	if (iova + size - 1 < iova || vaddr + size - 1 < vaddr)
+		return snprintf(why, len, "the range wraps past the end of the address space"),
+		       -EOVERFLOW;
+	if ((iova | size | vaddr) & (pg - 1))
+		return snprintf(why, len,
+				"%s 0x%" PRIx64 " is not a multiple of the IOMMU page size 0x%" PRIx64,
+				(iova & (pg - 1)) ? "IOVA" : (vaddr & (pg - 1)) ? "vaddr" : "size",
+				(iova & (pg - 1)) ? iova : (vaddr & (pg - 1)) ? vaddr : size, pg),
+		       -EINVAL;
+	if (!in_ranges(info, iova, last_byte(iova, size)))
+		return snprintf(why, len,
+				"IOVA 0x%" PRIx64 "-0x%" PRIx64
+				" is not inside one usable IOVA range (reserved regions such as the MSI window are excluded)",
+				iova, last_byte(iova, size)), -EINVAL;
+	return 0;
+}
+
+/* ---- the handle ---- */
+
+VFC_EXPORT int vfc_iommu_open(struct vfc_ctx *ctx, enum vfc_backend backend,
+			      struct vfc_iommu **out)
+{
+	const struct vfc_iommu_ops *ops;
+	struct vfc_iommu *io;
+	int r;
+
+	*out = NULL;
+	if (!vfc_is_live(ctx))
+		return vfc_fail(ctx, EOPNOTSUPP, "drop --sysroot",
+				"IOMMU backends work on the running system only, not on %s",
+				vfc_sysroot(ctx));
+	/* type1 is the only backend so far; iommufd will be preferred once written */
+	if (backend == VFC_BACKEND_AUTO)
+		backend = VFC_BACKEND_TYPE1;
+	if ((size_t)backend >= ARRAY_SIZE(backends))
+		return vfc_fail(ctx, EINVAL, NULL, "unknown IOMMU backend %d", (int)backend);
+	ops = backends[backend].ops;
+	if (!ops || !ops->create)
+		return vfc_fail(ctx, EOPNOTSUPP, "use the type1 backend",
+				"the %s backend is not implemented yet", backends[backend].name);
+	r = ops->create(ctx, &io);
+	if (r)
+		return r;
+	io->ops = ops;
+	io->ctx = vfc_ref(ctx);
+	io->refcount = 1;
+	*out = io;
+	return 0;
+}
+
+VFC_EXPORT struct vfc_iommu *vfc_iommu_ref(struct vfc_iommu *io)
+{
+	if (io)
+		io->refcount++;
+	return io;
+}
+
+static void close_devices(struct vfc_iommu *io)
+{
+	/* Closed first: vfio-pci quiesces (resets) a device on its last close,
+	 * so no DMA is in flight when the mappings go away. */
+	while (io->ndevs)
+		vfc_vdev_free(io->devs[--io->ndevs]);
+	free(io->devs);
+	io->devs = NULL;
+}
+
+VFC_EXPORT struct vfc_iommu *vfc_iommu_unref(struct vfc_iommu *io)
+{
+	struct vfc_ctx *ctx;
+
+	if (!io || --io->refcount > 0)
+		return NULL;
+	ctx = io->ctx;
+	close_devices(io);
+	if (io->nmaps && vfc_iommu_unmap_all(io))
+		vfc_log(ctx, LOG_ERR, "IOMMU teardown: %s", vfc_errmsg(ctx));
+	free(io->maps);
+	io->ops->destroy(io);
+	vfc_unref(ctx);
+	return NULL;
+}
+
+VFC_EXPORT struct vfc_ctx *vfc_iommu_ctx(const struct vfc_iommu *io)
+{
+	return io->ctx;
+}
+
+VFC_EXPORT const char *vfc_iommu_backend_name(const struct vfc_iommu *io)
+{
+	return io->ops->name;
+}
+
+static int unsupported(struct vfc_iommu *io, const char *what)
+{
+	return vfc_fail(io->ctx, EOPNOTSUPP, NULL, "the %s backend cannot %s",
+			io->ops->name, what);
+}
+
+VFC_EXPORT int vfc_iommu_add_group(struct vfc_iommu *io, unsigned int group)
+{
+	if (!io->ops->add_group)
+		return unsupported(io, "attach IOMMU groups");
+	if (io->ops->has_group && io->ops->has_group(io, group))
+		return 0;
+	return io->ops->add_group(io, group);
+}
+
+VFC_EXPORT int vfc_iommu_info(struct vfc_iommu *io, struct vfc_iommu_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->dma_avail = -1;
+	if (!io->ops->info)
+		return unsupported(io, "report its geometry");
+	return io->ops->info(io, out);
+}
+
+VFC_EXPORT const struct vfc_mapping *vfc_iommu_mappings(const struct vfc_iommu *io,
+							size_t *n)
+{
+	*n = io->nmaps;
+	return io->maps;
+}
+
+static int refuse_overlap(struct vfc_iommu *io, uint64_t iova, uint64_t size)
+{
+	ssize_t i = vfc_maps_find_overlap(io->maps, io->nmaps, iova, size);
+	const struct vfc_mapping *m;
+
+	if (i < 0)
+		return 0;
+	m = &io->maps[i];
+	return vfc_fail(io->ctx, EEXIST, "unmap it first or pick another IOVA",
+			"IOVA 0x%" PRIx64 "-0x%" PRIx64 " overlaps the mapping at 0x%" PRIx64
+			"-0x%" PRIx64, iova, last_byte(iova, size), m->iova,
+			last_byte(m->iova, m->size));
+}
+
+VFC_EXPORT int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
+			     uint64_t size, unsigned int flags)
+{
+	struct vfc_mapping m = { iova, size, vaddr, flags };
+	int r;
+
+	if (!io->ops->dma_map)
+		return unsupported(io, "map DMA");
+	if (!(flags & VFC_MAP_RW) || (flags & ~VFC_MAP_RW))
+		return vfc_fail(io->ctx, EINVAL, "use VFC_MAP_READ and/or VFC_MAP_WRITE",
+				"invalid map flags 0x%x", flags);
+	if (size == 0 || iova + size - 1 < iova)
+		return vfc_fail(io->ctx, size ? EOVERFLOW : EINVAL, NULL,
+				"IOVA 0x%" PRIx64 " size 0x%" PRIx64 " is not a valid range",
+				iova, size);
+	/* ours would only be refused by the kernel anyway; say which one it hits */
+	r = refuse_overlap(io, iova, size);
+	if (!r)
+		r = io->ops->dma_map(io, vaddr, iova, size, flags);
+	if (!r && vfc_maps_insert(&io->maps, &io->nmaps, &m)) {
+		uint64_t done;
+
+		/* untracked would mean never unmapped: undo rather than lose it */
+		io->ops->dma_unmap(io, iova, size, &done);
+		r = vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
+	}
+	return r;
+}
+
+VFC_EXPORT int vfc_iommu_unmap(struct vfc_iommu *io, uint64_t iova,
+			       uint64_t size)
+{
+	uint64_t bytes, done = 0;
+	size_t count, split;
+	int r;
+
+	if (!io->ops->dma_unmap)
+		return unsupported(io, "unmap DMA");
+	if (size == 0 || iova + size - 1 < iova)
+		return vfc_fail(io->ctx, EINVAL, NULL,
+				"IOVA 0x%" PRIx64 " size 0x%" PRIx64 " is not a valid range",
+				iova, size);
+	if (vfc_maps_unmap_plan(io->maps, io->nmaps, iova, size, &count, &bytes,
+				&split))
+		return vfc_fail(io->ctx, EINVAL, "unmap whole mappings",
+				"IOVA 0x%" PRIx64 "-0x%" PRIx64 " cuts the mapping at 0x%" PRIx64
+				"-0x%" PRIx64 " in two", iova, last_byte(iova, size),
+				io->maps[split].iova,
+				last_byte(io->maps[split].iova, io->maps[split].size));
+	if (count == 0)
+		return vfc_fail(io->ctx, ENOENT, NULL,
+				"nothing is mapped at IOVA 0x%" PRIx64 "-0x%" PRIx64, iova,
+				last_byte(iova, size));
+	r = io->ops->dma_unmap(io, iova, size, &done);
+	if (r)
+		return r;
+	vfc_maps_remove_range(io->maps, &io->nmaps, iova, size);
+	if (done != bytes)
+		vfc_log(io->ctx, LOG_WARNING,
+			"unmap of IOVA 0x%" PRIx64 ": the kernel unmapped 0x%" PRIx64
+			" bytes, the library had 0x%" PRIx64 " mapped there",
+			iova, done, bytes);
+	return 0;
+}
+
+/* After unmapping all we know of, the kernel's free-entry count must be back. */
+static int check_nothing_left(struct vfc_iommu *io, int64_t avail_before,
+			      size_t unmapped)
+{
+	struct vfc_iommu_info info;
+	int64_t expect, after;
+
+	if (avail_before < 0 || vfc_iommu_info(io, &info))
+		return 0; /* the kernel does not count: nothing to compare */
+	after = info.dma_avail;
+	vfc_iommu_info_clear(&info);
+	expect = avail_before + (int64_t)unmapped;
+	if (after >= 0 && after < expect)
+		return vfc_fail(io->ctx, EIO, NULL,
+				"%" PRId64 " DMA mappings the library did not make are still in place",
+				expect - after);
+	return 0;
+}
+
+VFC_EXPORT int vfc_iommu_unmap_all(struct vfc_iommu *io)
+{
+	struct vfc_iommu_info info;
+	size_t failed = 0, before = io->nmaps;
+	int64_t avail = -1;
+	int first = 0;
+
+	if (!vfc_iommu_info(io, &info)) {
+		avail = info.dma_avail;
+		vfc_iommu_info_clear(&info);
+	}
+	/* One at a time from the top, so one failure does not strand the rest;
+	 * what still fails is dropped by the kernel when the container closes. */
+	while (io->nmaps > failed) {
+		struct vfc_mapping m = io->maps[io->nmaps - 1 - failed];
+		int r = vfc_iommu_unmap(io, m.iova, m.size);
+
+		if (r) {
+			vfc_log(io->ctx, LOG_ERR, "unmapping IOVA 0x%" PRIx64 ": %s",
+				m.iova, vfc_errmsg(io->ctx));
+			if (!first)
+				first = r;
+			failed++;
+		}
+	}
+	if (first)
+		return vfc_fail(io->ctx, first, NULL,
+				"%zu DMA mappings could not be unmapped", failed);
+	return check_nothing_left(io, avail, before);
+}

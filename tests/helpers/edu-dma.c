@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * edu-dma BDF [--iova ADDR] [--size N]
+ *
+ * Proves that a DMA mapping made through libvfioctl really carries device
+ * DMA, and that unmapping really takes it away. QEMU's `edu` device has a
+ * small DMA engine (docs/specs/edu.rst): this copies a pattern RAM -> edu ->
+ * RAM through one type1 mapping, checks the bytes, unmaps, has the device
+ * write to the old IOVA again and checks that the memory did not change (the
+ * IOMMU blocked it; the guest kernel logs a DMAR fault).
+ *
+ * Exit 0 when all of that holds, 1 when something failed, 2 on bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vfioctl.h"
+
+/* edu's BAR0 registers (QEMU hw/misc/edu.c, docs/specs/edu.rst). */
+#define EDU_IDENT     0x00
+#define EDU_LIVENESS  0x04 /* reads back the inverse of what was written */
+#define EDU_DMA_SRC   0x80
+#define EDU_DMA_DST   0x88
+#define EDU_DMA_COUNT 0x90
+#define EDU_DMA_CMD   0x98
+#define EDU_CMD_START   0x1
+#define EDU_CMD_TO_RAM  0x2 /* direction: edu -> RAM; clear: RAM -> edu */
+#define EDU_IDENT_1_0   0x010000edu
+#define EDU_BUF         0x40000 /* the device's 4 KiB buffer, in its DMA space */
+/* QEMU 7.2 rejects a transfer that ends exactly at the buffer's end */
+#define EDU_MAX_XFER    2048
+#define EDU_DMA_LIMIT   (1ull << 28) /* the device's default 28-bit DMA mask */
+
+#define PCI_COMMAND        0x04
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+
+/* The edu DMA timer fires 100 ms of guest time after start; TCG is slow. */
+#define DMA_TIMEOUT_MS 10000
+
+struct opts {
+	struct vfc_bdf bdf;
+	uint64_t iova;
+	uint64_t size;
+};
+
+struct run {
+	struct vfc_ctx *ctx;
+	struct vfc_iommu *io;
+	struct vfc_vdev *dev;
+	volatile uint8_t *bar0;
+	uint8_t *buf; /* the mapped memory: source half, then destination half */
+	uint64_t half, count;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("edu-dma: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Reports a failed library call with its message and hint; returns 1. */
+static int lib_fail(struct run *rn, int err, const char *what)
+{
+	const char *hint = vfc_errhint(rn->ctx);
+
+	say("FAIL: %s: %s: %s%s%s%s", what, vfc_errmsg(rn->ctx), strerror(-err),
+	    hint[0] ? " (" : "", hint, hint[0] ? ")" : "");
+	return 1;
+}
+
+static int check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int check(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("edu-dma: %s: ", cond ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return cond ? 0 : 1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint32_t rd32(struct run *rn, unsigned int reg)
+{
+	return *(volatile uint32_t *)(rn->bar0 + reg);
+}
+
+static void wr32(struct run *rn, unsigned int reg, uint32_t v)
+{
+	*(volatile uint32_t *)(rn->bar0 + reg) = v;
+}
+
+/* ---- arguments ---- */
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f,
+		"Usage: edu-dma BDF [--iova ADDR] [--size N]\n"
+		"Drive QEMU's edu DMA engine through a vfioctl type1 mapping: RAM->edu->RAM,\n"
+		"then unmap and check the IOMMU blocks the device. The device must be bound\n"
+		"to vfio-pci.\n"
+		"  --iova ADDR   IOVA of the mapping (default 0x1000000; below 256 MiB)\n"
+		"  --size N      bytes to map, whole pages (default 64K)\n");
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "iova", required_argument, NULL, 'i' },
+		{ "size", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	long pg = sysconf(_SC_PAGESIZE);
+	int c;
+
+	o->iova = 0x1000000;
+	o->size = 0x10000;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h')
+			exit(usage(stdout, 0));
+		if (c == '?' ||
+		    vfc_size_parse(optarg, c == 'i' ? &o->iova : &o->size)) {
+			if (c != '?')
+				fprintf(stderr, "edu-dma: bad number '%s'\n", optarg);
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || vfc_bdf_parse(argv[optind], &o->bdf)) {
+		fprintf(stderr, "edu-dma: want exactly one BDF (DDDD:BB:DD.F)\n");
+		return -1;
+	}
+	if (!o->size || (o->size | o->iova) % (uint64_t)pg) {
+		fprintf(stderr, "edu-dma: --iova and --size must be whole pages\n");
+		return -1;
+	}
+	if (o->iova >= EDU_DMA_LIMIT || o->size > EDU_DMA_LIMIT - o->iova) {
+		fprintf(stderr, "edu-dma: the mapping must end below 256 MiB (edu's DMA mask)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- steps ---- */
+
+static void print_info(struct run *rn, const char *when)
+{
+	struct vfc_iommu_info in;
+
+	if (vfc_iommu_info(rn->io, &in)) {
+		say("IOMMU info %s: %s", when, vfc_errmsg(rn->ctx));
+		return;
+	}
+	printf("edu-dma: IOMMU %s: %s, pgsizes 0x%" PRIx64 ", dma_avail %" PRId64 ", ranges",
+	       when, in.model, in.pgsizes, in.dma_avail);
+	for (size_t i = 0; i < in.nranges; i++)
+		printf(" 0x%" PRIx64 "-0x%" PRIx64, in.ranges[i].start, in.ranges[i].end);
+	putchar('\n');
+	vfc_iommu_info_clear(&in);
+}
+
+static int open_device(struct run *rn, const struct opts *o)
+{
+	char b[VFC_BDF_STRLEN];
+	double t = now_ms();
+	int r = vfc_iommu_open(rn->ctx, VFC_BACKEND_TYPE1, &rn->io);
+
+	if (r)
+		return lib_fail(rn, r, "opening a type1 container");
+	r = vfc_iommu_device_open(rn->io, &o->bdf, &rn->dev);
+	if (r)
+		return lib_fail(rn, r, "opening the device");
+	say("opened %s through a %s container in %.1f ms", vfc_bdf_format(&o->bdf, b),
+	    vfc_iommu_backend_name(rn->io), now_ms() - t);
+	print_info(rn, "before map");
+	return 0;
+}
+
+static int enable_bus_master(struct run *rn)
+{
+	uint16_t cmd;
+	int r = vfc_vdev_read(rn->dev, VFC_REGION_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd));
+
+	if (r)
+		return lib_fail(rn, r, "reading the PCI command register");
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	r = vfc_vdev_write(rn->dev, VFC_REGION_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd));
+	if (!r)
+		r = vfc_vdev_read(rn->dev, VFC_REGION_CONFIG, PCI_COMMAND, &cmd, sizeof(cmd));
+	if (r)
+		return lib_fail(rn, r, "enabling bus mastering");
+	return check(cmd & PCI_COMMAND_MASTER, "bus mastering on (command 0x%04x)", cmd);
+}
+
+static int map_bar0(struct run *rn)
+{
+	uint64_t size;
+	void *p;
+	uint32_t id;
+	int r = vfc_vdev_mmap(rn->dev, VFC_REGION_BAR0, &p, &size);
+
+	if (r)
+		return lib_fail(rn, r, "mmap of BAR0");
+	rn->bar0 = p;
+	id = rd32(rn, EDU_IDENT);
+	if (check(id == EDU_IDENT_1_0, "BAR0 (%" PRIu64 " KiB) ident 0x%08x (edu 1.0 is 0x%08x)",
+		  size >> 10, id, EDU_IDENT_1_0))
+		return 1;
+	wr32(rn, EDU_LIVENESS, 0x12345678);
+	id = rd32(rn, EDU_LIVENESS);
+	return check(id == ~0x12345678u, "liveness register inverts: 0x%08x", id);
+}
+
+static int map_memory(struct run *rn, const struct opts *o)
+{
+	double t;
+	int r;
+
+	rn->buf = mmap(NULL, o->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rn->buf == MAP_FAILED) {
+		rn->buf = NULL;
+		say("FAIL: mmap of %" PRIu64 " bytes: %s", o->size, strerror(errno));
+		return 1;
+	}
+	rn->half = o->size / 2;
+	rn->count = rn->half < EDU_MAX_XFER ? rn->half : EDU_MAX_XFER;
+	/* a pattern no stale buffer would hold by chance */
+	for (uint64_t i = 0; i < rn->half; i++)
+		rn->buf[i] = (uint8_t)(i * 31 + (uint64_t)getpid());
+	memset(rn->buf + rn->half, 0, rn->half);
+	t = now_ms();
+	r = vfc_iommu_map(rn->io, rn->buf, o->iova, o->size, VFC_MAP_RW);
+	if (r)
+		return lib_fail(rn, r, "mapping the buffer");
+	say("mapped %" PRIu64 " KiB at IOVA 0x%" PRIx64 "-0x%" PRIx64 " in %.2f ms",
+	    o->size >> 10, o->iova, o->iova + o->size - 1, now_ms() - t);
+	print_info(rn, "after map");
+	return 0;
+}
+
+/* Starts one transfer and waits for the engine to clear its start bit. */
+static int edu_dma(struct run *rn, uint64_t src, uint64_t dst, uint32_t cmd)
+{
+	double t0 = now_ms(), t;
+
+	/* the engine ignores register writes while a transfer runs */
+	if (rd32(rn, EDU_DMA_CMD) & EDU_CMD_START) {
+		say("FAIL: a DMA transfer is already running");
+		return 1;
+	}
+	wr32(rn, EDU_DMA_SRC, (uint32_t)src);
+	wr32(rn, EDU_DMA_DST, (uint32_t)dst);
+	wr32(rn, EDU_DMA_COUNT, (uint32_t)rn->count);
+	wr32(rn, EDU_DMA_CMD, cmd | EDU_CMD_START);
+	while (rd32(rn, EDU_DMA_CMD) & EDU_CMD_START) {
+		t = now_ms() - t0;
+		if (t > DMA_TIMEOUT_MS) {
+			say("FAIL: DMA 0x%" PRIx64 " -> 0x%" PRIx64 " still running after %.0f ms",
+			    src, dst, t);
+			return 1;
+		}
+		usleep(1000);
+	}
+	say("DMA 0x%05" PRIx64 " -> 0x%05" PRIx64 " (%" PRIu64 " bytes, %s) done in %.0f ms",
+	    src, dst, rn->count, (cmd & EDU_CMD_TO_RAM) ? "edu->RAM" : "RAM->edu",
+	    now_ms() - t0);
+	return 0;
+}
+
+static bool all_bytes(const uint8_t *p, uint64_t n, uint8_t v)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static int round_trip(struct run *rn, const struct opts *o)
+{
+	uint8_t *dst = rn->buf + rn->half;
+
+	if (edu_dma(rn, o->iova, EDU_BUF, 0) ||
+	    edu_dma(rn, EDU_BUF, o->iova + rn->half, EDU_CMD_TO_RAM))
+		return 1;
+	if (check(!memcmp(dst, rn->buf, rn->count),
+		  "%" PRIu64 " bytes came back intact through IOVA 0x%" PRIx64, rn->count,
+		  o->iova + rn->half))
+		return 1;
+	return check(all_bytes(dst + rn->count, rn->half - rn->count, 0),
+		     "nothing written past them");
+}
+
+static int unmap_and_retry(struct run *rn, const struct opts *o)
+{
+	uint8_t *dst = rn->buf + rn->half;
+	size_t n;
+	double t = now_ms();
+	int r = vfc_iommu_unmap(rn->io, o->iova, o->size);
+
+	if (r)
+		return lib_fail(rn, r, "unmapping");
+	say("unmapped IOVA 0x%" PRIx64 " in %.2f ms", o->iova, now_ms() - t);
+	vfc_iommu_mappings(rn->io, &n);
+	if (check(n == 0, "the library tracks %zu live mappings", n))
+		return 1;
+	print_info(rn, "after unmap");
+	/* the memory is still ours: only the device's view of it is gone */
+	memset(dst, 0x5a, rn->half);
+	say("edu->RAM again to unmapped IOVA 0x%" PRIx64 " (expect a DMAR fault)",
+	    o->iova + rn->half);
+	if (edu_dma(rn, EDU_BUF, o->iova + rn->half, EDU_CMD_TO_RAM))
+		return 1;
+	return check(all_bytes(dst, rn->half, 0x5a),
+		     "the buffer did not change: the IOMMU blocked the write");
+}
+
+static void teardown(struct run *rn, const struct opts *o)
+{
+	if (rn->buf)
+		munmap(rn->buf, o->size);
+	vfc_iommu_unref(rn->io); /* closes the device, unmaps what is left */
+	vfc_unref(rn->ctx);
+}
+
+static void log_to_stderr(void *data, int prio, const char *msg)
+{
+	(void)data;
+	fprintf(stderr, "edu-dma: libvfioctl[%d]: %s\n", prio, msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct run rn = { 0 };
+	struct opts o;
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse_args(argc, argv, &o))
+		return usage(stderr, 2);
+	r = vfc_new(NULL, &rn.ctx);
+	if (r) {
+		say("FAIL: creating a context: %s", strerror(-r));
+		return 1;
+	}
+	vfc_set_log_fn(rn.ctx, log_to_stderr, NULL);
+	r = open_device(&rn, &o) || enable_bus_master(&rn) || map_bar0(&rn) ||
+	    map_memory(&rn, &o) || round_trip(&rn, &o) || unmap_and_retry(&rn, &o);
+	teardown(&rn, &o);
+	say("%s", r ? "FAILED" : "PASSED");
+	return r ? 1 : 0;
+}
