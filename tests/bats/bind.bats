@@ -520,3 +520,36 @@ fdproc() {
 	[[ "$output" == *"vfio-pci is not loaded in $ROOT"* ]]
 	[ ! -e "$ROOT/run/vfioctl/devices/0000:00:08.0" ]
 }
+
+# ---- completion ----------------------------------------------------------------
+
+# bash_complete LINE: what the bash completion offers at the end of LINE, sorted
+bash_complete() {
+	local bc=/usr/share/bash-completion/bash_completion
+	local comp=$BATS_TEST_DIRNAME/../../completions/vfioctl.bash
+	[[ -r $bc && -r $comp ]] || skip "bash-completion or completions/ missing"
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	ln -sf "$(command -v "$VFIOCTL")" "$BATS_TEST_TMPDIR/bin/vfioctl"
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash --norc --noprofile -c '
+		source "$1" && source "$2" || exit 99
+		compopt() { return 0; }
+		read -ra COMP_WORDS <<<"$3"
+		[[ $3 == *" " ]] && COMP_WORDS+=("")
+		COMP_LINE=$3 COMP_POINT=${#3} COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_vfioctl vfioctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+		printf "%s\n" "${COMPREPLY[@]}" | LC_ALL=C sort' bash "$bc" "$comp" "$1"
+}
+
+@test "bash completion: bind offers its options and the devices below --sysroot" {
+	bash_complete "vfioctl bind --"
+	for o in --group --owner --dry-run --force --timeout --verbose; do
+		grep -qx -- "$o" <<<"$output"
+	done
+	bash_complete "vfioctl --sysroot $ROOT unbind "
+	grep -qx 0000:00:09.0 <<<"$output"
+	bash_complete "vfioctl bind --owner roo"
+	grep -qx root <<<"$output"
+	# after the colon, groups; readline replaces only the part after ':'
+	bash_complete "vfioctl bind --owner root:roo"
+	grep -qx root <<<"$output"
+}
