@@ -424,10 +424,26 @@ static int verify(struct run *r, struct item *it, const char *want, bool rollbac
 			now[0] ? now : "none");
 }
 
+/* "20", "0.5", "1.25": milliseconds as the seconds --timeout was given in. */
+static const char *seconds(int ms, char buf[16])
+{
+	size_t n;
+
+	if (ms % 1000 == 0) {
+		snprintf(buf, 16, "%d", ms / 1000);
+		return buf;
+	}
+	snprintf(buf, 16, "%d.%03d", ms / 1000, ms % 1000);
+	for (n = strlen(buf); buf[n - 1] == '0'; n--)
+		buf[n - 1] = '\0';
+	return buf;
+}
+
 /* Groups whose node must appear: those that had none before the run. */
 static int wait_nodes(struct run *r)
 {
 	char (*nodes)[PATH_MAX] = calloc(r->n ? r->n : 1, sizeof(*nodes));
+	char secs[16];
 	size_t n = 0, missing = 0;
 	int e = 0;
 
@@ -455,9 +471,8 @@ static int wait_nodes(struct run *r)
 	else if (e == -ETIMEDOUT)
 		e = vfc_fail(r->ctx, ETIMEDOUT,
 			     "is udev processing events? a longer --timeout may help",
-			     "%zu VFIO group node%s did not appear within %d.%03d s", missing,
-			     missing == 1 ? "" : "s", r->o->timeout_ms / 1000,
-			     r->o->timeout_ms % 1000);
+			     "%zu VFIO group node%s did not appear within %s s", missing,
+			     missing == 1 ? "" : "s", seconds(r->o->timeout_ms, secs));
 	else if (e)
 		e = vfc_fail(r->ctx, e, NULL, "waiting for VFIO group nodes");
 	free(nodes);

@@ -143,6 +143,7 @@ void vfc_unlock(int fd);
 struct vfc_waiter {
 	struct udev *udev;
 	struct udev_monitor *mon;
+	unsigned long long seqnum; /* events up to this one came before us */
 };
 void vfc_waiter_open(struct vfc_ctx *ctx, struct vfc_waiter *w);
 /* nodes: sysroot-prefixed paths; 0, -ETIMEDOUT or -ECANCELED (no message set). */

@@ -189,7 +189,7 @@ static int check_module(struct vfc_ctx *ctx, struct kmod_ctx *k, struct kmod_mod
 	bool black = false;
 
 	if (kmod_module_get_install_commands(m))
-		return vfc_fail(ctx, EPERM,
+		return vfc_fail(ctx, EOPNOTSUPP,
 				"load it by hand with 'modprobe vfio-pci', then bind again",
 				"modprobe.d has an install command for %s, and vfioctl runs no commands",
 				name);
@@ -199,7 +199,7 @@ static int check_module(struct vfc_ctx *ctx, struct kmod_ctx *k, struct kmod_mod
 		kmod_module_unref_list(one);
 	}
 	if (black)
-		return vfc_fail(ctx, EPERM,
+		return vfc_fail(ctx, EOPNOTSUPP,
 				"remove the 'blacklist' line from modprobe.d, or load it by hand with 'modprobe vfio-pci'",
 				"module %s is blacklisted", name);
 	return 0;
@@ -265,7 +265,7 @@ int vfc_vfio_pci_load(struct vfc_ctx *ctx)
 						    KMOD_PROBE_IGNORE_COMMAND,
 						    NULL, NULL, NULL, NULL);
 		if (r > 0)
-			r = vfc_fail(ctx, EPERM, "remove the 'blacklist' line from modprobe.d",
+			r = vfc_fail(ctx, EOPNOTSUPP, "remove the 'blacklist' line from modprobe.d",
 				     "a module vfio-pci needs is blacklisted");
 		else if (r < 0)
 			r = vfc_fail(ctx, r, "see the kernel log (dmesg)", "loading %s", names);

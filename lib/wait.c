@@ -37,11 +37,28 @@ static bool udevd_running(struct vfc_ctx *ctx)
 	       access(p, F_OK) == 0;
 }
 
+/*
+ * The kernel numbers its uevents. An "add" of /dev/vfio/N numbered before our
+ * first write belongs to an earlier node of the same name (a bind and unbind
+ * just before ours), which udev may still be working through: taking it for
+ * ours would let a chown race udev's rules for the new node.
+ */
+static unsigned long long current_seqnum(struct vfc_ctx *ctx)
+{
+	uint64_t n = 0;
+	vfc_path_t p;
+
+	if (vfc_path_root(ctx, p, "/sys/kernel/uevent_seqnum") || vfc_read_u64(p, 10, &n))
+		return 0;
+	return n;
+}
+
 void vfc_waiter_open(struct vfc_ctx *ctx, struct vfc_waiter *w)
 {
 	memset(w, 0, sizeof(*w));
 	if (!udevd_running(ctx))
 		return;
+	w->seqnum = current_seqnum(ctx);
 	w->udev = udev_new();
 	if (w->udev)
 		w->mon = udev_monitor_new_from_netlink(w->udev, "udev");
@@ -64,13 +81,14 @@ void vfc_waiter_close(struct vfc_waiter *w)
 }
 
 /* Marks the node udev just announced; the kernel's name is the system's path. */
-static void take_event(struct vfc_ctx *ctx, struct udev_device *dev,
+static void take_event(struct vfc_ctx *ctx, struct vfc_waiter *w, struct udev_device *dev,
 		       char (*nodes)[PATH_MAX], bool *ready, size_t n)
 {
 	const char *action = udev_device_get_action(dev);
 	const char *node = udev_device_get_devnode(dev);
 
-	if (!action || !node || strcmp(action, "add"))
+	if (!action || !node || strcmp(action, "add") ||
+	    udev_device_get_seqnum(dev) <= w->seqnum)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(vfc_path_strip(ctx, nodes[i]), node))
@@ -83,7 +101,7 @@ static void drain_monitor(struct vfc_ctx *ctx, struct vfc_waiter *w,
 	struct udev_device *dev;
 
 	while ((dev = udev_monitor_receive_device(w->mon))) {
-		take_event(ctx, dev, nodes, ready, n);
+		take_event(ctx, w, dev, nodes, ready, n);
 		udev_device_unref(dev);
 	}
 }
