@@ -40,9 +40,13 @@ HELPER_BIN := $(HELPER_SRC:%.c=$(B)/%)
 LIBA       := $(B)/libvfioctl.a
 MANPAGES   := $(wildcard man/*.8)
 
-all: vfioctl $(HELPER_BIN) $(UNIT_BIN)
+all: $(B)/vfioctl $(HELPER_BIN) $(UNIT_BIN)
+ifneq ($(SANITIZE),1)
+all: vfioctl
+endif
 
-vfioctl: $(B)/vfioctl
+# ./vfioctl is the plain build; a sanitized one stays in build-san/.
+vfioctl: build/vfioctl
 	ln -sf $< $@
 
 $(B)/vfioctl: $(CLI_OBJ) $(LIBA)
@@ -79,8 +83,8 @@ check-bats: vfioctl
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl VFIOCTL_ROOTS=$(CURDIR)/$(B)/roots \
 		bats --tap tests/bats
 
-check-man:
-	tests/check-man $(MANPAGES)
+check-man: vfioctl
+	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/check-man $(MANPAGES)
 
 check-spec:
 	tests/check-spec vfioctl.spec $(VERSION)

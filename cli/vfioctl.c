@@ -229,6 +229,7 @@ int main(int argc, const char **argv)
 	const char **rest;
 	int nrest = 0;
 
+	scols_init_debug(0); /* honours LIBSMARTCOLS_DEBUG, as lsblk does */
 	pc = poptGetContext(NULL, argc, argv, global, POPT_CONTEXT_POSIXMEHARDER);
 	rc = poptGetNextOpt(pc);
 	if (rc < -1) {
@@ -243,9 +244,13 @@ int main(int argc, const char **argv)
 	rest = poptGetArgs(pc);
 	while (rest && rest[nrest])
 		nrest++;
-	if (help || !nrest) {
+	if (help) {
 		print_main_help();
-		rc = help ? EXIT_OK : EXIT_USAGE;
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (!nrest) {
+		rc = usage_error(NULL, "no command given");
 		goto out;
 	}
 	if (!strcmp(rest[0], "help")) {

@@ -27,7 +27,8 @@ static void kmod_log_sink(void *data, int priority, const char *file, int line,
 	(void)fn;
 	vsnprintf(msg, sizeof(msg), format, args);
 	msg[strcspn(msg, "\n")] = '\0';
-	vfc_log(ctx, priority < LOG_DEBUG ? LOG_DEBUG : priority, "libkmod: %s", msg);
+	/* libkmod's errors (a broken config, say) are worth a warning; the rest is debug */
+	vfc_log(ctx, priority <= LOG_ERR ? LOG_WARNING : LOG_DEBUG, "libkmod: %s", msg);
 }
 
 static struct kmod_ctx *kmod_for(struct vfc_ctx *ctx, const char *release)

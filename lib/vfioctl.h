@@ -237,6 +237,7 @@ struct vfc_host {
 	size_t nhugepages;
 
 	/* the caller's own limits, from /proc/self */
+	bool memlock_known; /* false when /proc/self/limits had no usable row */
 	uint64_t memlock_soft, memlock_hard;
 	bool cap_ipc_lock;
 };

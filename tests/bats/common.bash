@@ -81,6 +81,15 @@ vfc_root() { # root args...
 	vfc --sysroot "$ROOTS/$root" "$@"
 }
 
+# A copy of a root in the test's own directory, to break on purpose; $ROOTS
+# points at the copies afterwards (for this test only).
+root_copy() { # name
+	need_root "$1"
+	mkdir -p "$BATS_TEST_TMPDIR/roots"
+	cp -a "$ROOTS/$1" "$BATS_TEST_TMPDIR/roots/$1"
+	ROOTS=$BATS_TEST_TMPDIR/roots
+}
+
 status_is() { # expected
 	if [[ "$status" != "$1" ]]; then
 		echo "exit status $status, expected $1" >&2
