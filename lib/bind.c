@@ -34,6 +34,7 @@ struct item {
 	bool touched;          /* this run wrote to the device */
 	bool owner_set;
 	bool done;             /* this run moved it where it was asked to go */
+	bool viable;           /* its group, after the run */
 	char driver_after[64];
 };
 
@@ -43,7 +44,9 @@ struct run {
 	struct item *v;
 	size_t n;
 	bool dry;
+	bool names_were_skipped;
 	struct vfc_waiter waiter;
+	struct vfc_vfio_fds fds; /* who holds what in /dev/vfio */
 };
 
 VFC_EXPORT const char *vfc_bind_action_str(enum vfc_bind_action a)
@@ -296,7 +299,7 @@ static int safety_bind(struct run *r)
 		if (e >= 0)
 			e = vfc_safety_sriov(r->ctx, &it->dev, &w);
 		if (e >= 0)
-			e = vfc_safety_vfio_open(r->ctx, &it->dev, &w);
+			e = vfc_safety_vfio_open(r->ctx, &it->dev, &w, &r->fds);
 		if (e < 0)
 			return vfc_fail(r->ctx, e, NULL, "checking what uses the devices");
 		if (w.n && refused == 0) {
@@ -671,11 +674,38 @@ static bool group_after(struct run *r, int gid, char *blockers, size_t len)
 	return viable;
 }
 
+/*
+ * Each group of the run, read once: is it viable now (dry run: would it be)?
+ * Without --group, a bind that leaves one not viable warns with what to add.
+ */
+static void judge_groups(struct run *r, bool warn)
+{
+	char blockers[512];
+
+	for (size_t i = 0; i < r->n; i++) {
+		bool seen = false, viable;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= r->v[j].dev.group == r->v[i].dev.group;
+		if (seen)
+			continue;
+		viable = group_after(r, r->v[i].dev.group, blockers, sizeof(blockers));
+		for (size_t j = i; j < r->n; j++)
+			if (r->v[j].dev.group == r->v[i].dev.group)
+				r->v[j].viable = viable;
+		if (warn && !viable)
+			vfc_log(r->ctx, LOG_WARNING,
+				"IOMMU group %d is not viable: %s; bind %s too (or use --group)",
+				r->v[i].dev.group,
+				blockers[0] ? blockers : "a member is on a host driver",
+				strchr(blockers, ',') ? "them" : "it");
+	}
+}
+
 static int results(struct run *r, enum vfc_bind_action done,
 		   struct vfc_bind_result **res, size_t *nres)
 {
 	struct vfc_bind_result *v = calloc(r->n ? r->n : 1, sizeof(*v));
-	char blockers[512];
 
 	if (!v)
 		return vfc_fail(r->ctx, ENOMEM, NULL, "results");
@@ -699,30 +729,11 @@ static int results(struct run *r, enum vfc_bind_action done,
 			snprintf(v[i].node, sizeof(v[i].node), "%s", vfc_path_strip(r->ctx, node));
 		v[i].recorded = it->had_record || it->saved;
 		v[i].owner_set = it->owner_set;
-		v[i].group_viable = group_after(r, it->dev.group, blockers, sizeof(blockers));
+		v[i].group_viable = it->viable;
 	}
 	*res = v;
 	*nres = r->n;
 	return 0;
-}
-
-/* Without --group, a group left not viable is worth a warning naming what to add. */
-static void warn_not_viable(struct run *r)
-{
-	char blockers[512];
-
-	for (size_t i = 0; i < r->n; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < i; j++)
-			seen |= r->v[j].dev.group == r->v[i].dev.group;
-		if (seen || group_after(r, r->v[i].dev.group, blockers, sizeof(blockers)))
-			continue;
-		vfc_log(r->ctx, LOG_WARNING,
-			"IOMMU group %d is not viable: %s; bind %s too (or use --group)",
-			r->v[i].dev.group, blockers[0] ? blockers : "a member is on a host driver",
-			strchr(blockers, ',') ? "them" : "it");
-	}
 }
 
 /* ---- the two entry points ---------------------------------------------------------- */
@@ -775,10 +786,21 @@ static void start(struct vfc_ctx *ctx, struct run *r, const struct vfc_bind_opts
 
 	memset(r, 0, sizeof(*r));
 	r->ctx = ctx;
+	/* the rows of a bind show no names; looking them up in pci.ids costs */
+	r->names_were_skipped = ctx->skip_names;
+	ctx->skip_names = true;
 	r->o = o ? o : &none;
 	r->dry = r->o->flags & VFC_BIND_DRY_RUN;
 	*res = NULL;
 	*nres = 0;
+}
+
+static void finish(struct run *r, int fd)
+{
+	vfc_unlock(fd);
+	free(r->v);
+	vfc_vfio_fds_clear(&r->fds);
+	r->ctx->skip_names = r->names_were_skipped;
 }
 
 static int lock_run(struct run *r, int *fd)
@@ -802,11 +824,10 @@ VFC_EXPORT int vfc_bind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_t 
 	if (!e)
 		e = bind_run(&r);
 	if (!e) {
-		warn_not_viable(&r);
+		judge_groups(&r, true);
 		e = results(&r, VFC_ACT_BOUND, res, nres);
 	}
-	vfc_unlock(fd);
-	free(r.v);
+	finish(&r, fd);
 	return e;
 }
 
@@ -848,7 +869,7 @@ static int safety_unbind(struct run *r)
 
 		if (r->v[i].skip)
 			continue;
-		if (vfc_safety_vfio_open(r->ctx, &r->v[i].dev, &w) < 0)
+		if (vfc_safety_vfio_open(r->ctx, &r->v[i].dev, &w, &r->fds) < 0)
 			return vfc_fail(r->ctx, EIO, NULL, "checking who holds the devices");
 		if (w.n && !refused)
 			refuse(r, &r->v[i], &w, "unbind",
@@ -916,12 +937,12 @@ VFC_EXPORT int vfc_unbind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_
 		e = unbind_all(&r);
 		err_save(ctx, &failure);
 		/* what was done is reported even when a device failed */
+		judge_groups(&r, false);
 		if (results(&r, VFC_ACT_UNBOUND, res, nres) && !e)
 			e = -ENOMEM;
 		else if (e)
 			err_restore(ctx, &failure);
 	}
-	vfc_unlock(fd);
-	free(r.v);
+	finish(&r, fd);
 	return e;
 }

@@ -26,6 +26,7 @@ struct vfc_ctx {
 	struct kmod_ctx *kmod;   /* module lookups, created on first use */
 	bool kmod_failed;
 	unsigned int errflags;   /* VFC_ERR_* qualifying errmsg */
+	bool skip_names;         /* bind/unbind show no names: spare the pci.ids lookups */
 };
 
 #define VFC_EXPORT __attribute__((visibility("default")))
@@ -169,8 +170,21 @@ int vfc_safety_net(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_w
 int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
 int vfc_safety_display(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
 int vfc_safety_sriov(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
-/* Processes holding the device's group node or cdev open. */
-int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+/* Processes holding the device's group node or cdev open, from one walk of
+ * /proc per run (fds->scanned), made on the first device that has a node. */
+struct vfc_vfio_fd {
+	pid_t pid;
+	char comm[32];
+	char target[64];
+};
+struct vfc_vfio_fds {
+	struct vfc_vfio_fd *v;
+	size_t n;
+	bool scanned;
+};
+int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
+			 struct vfc_vfio_fds *fds);
+void vfc_vfio_fds_clear(struct vfc_vfio_fds *fds);
 
 /* Append one element to a malloc'd array, growing it; 0 or -ENOMEM. */
 int vfc_array_push(void **arr, size_t *n, size_t elem, const void *item);

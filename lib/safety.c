@@ -483,58 +483,93 @@ static bool parse_num(const char *s, long max, long *out)
 	return true;
 }
 
-static bool pid_holds(struct vfc_ctx *ctx, pid_t pid, const char *gnode, const char *cnode)
+/* The descriptors of one process that lead into /dev/vfio (the container aside). */
+static int scan_pid(struct vfc_ctx *ctx, pid_t pid, struct vfc_vfio_fds *out)
 {
 	struct dirent *de;
 	vfc_path_t p;
-	bool found = false;
 	DIR *dir;
+	int r = 0;
 
 	if (vfc_path_proc(ctx, p, pid, "fd") || !(dir = opendir(p)))
-		return false; /* gone, or a kernel thread */
-	while (!found && (de = readdir(dir))) {
-		char target[PATH_MAX];
+		return 0; /* gone, or a kernel thread */
+	while (!r && (de = readdir(dir))) {
+		struct vfc_vfio_fd f = { .pid = pid };
 		ssize_t n;
 		long fd;
 
 		if (!parse_num(de->d_name, 1L << 30, &fd) ||
 		    vfc_path_proc_fd(ctx, p, pid, (int)fd) ||
-		    (n = readlink(p, target, sizeof(target) - 1)) < 0)
+		    (n = readlink(p, f.target, sizeof(f.target) - 1)) < 0)
 			continue;
-		target[n] = '\0';
-		found = (gnode[0] && !strcmp(target, gnode)) || (cnode[0] && !strcmp(target, cnode));
+		f.target[n] = '\0';
+		if (strncmp(f.target, "/dev/vfio/", 10) || !strcmp(f.target, "/dev/vfio/vfio"))
+			continue;
+		if (vfc_path_proc(ctx, p, pid, "comm") || vfc_read_line(p, f.comm, sizeof(f.comm)))
+			snprintf(f.comm, sizeof(f.comm), "?");
+		r = vfc_array_push((void **)&out->v, &out->n, sizeof(f), &f);
 	}
 	closedir(dir);
-	return found;
+	return r;
 }
 
-int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w)
+/* One walk of /proc per run, however many devices it checks. */
+static int scan_fds(struct vfc_ctx *ctx, struct vfc_vfio_fds *out)
 {
-	char gnode[64], cnode[64], comm[32], who[256] = "";
 	struct dirent *de;
 	vfc_path_t p;
-	size_t used = 0;
-	int holders = 0;
 	DIR *dir;
+	int r = 0;
 
-	vfc_device_vfio_nodes(ctx, d, gnode, sizeof(gnode), cnode, sizeof(cnode));
-	if ((!gnode[0] && !cnode[0]) || vfc_path_root(ctx, p, "/proc") || !(dir = opendir(p)))
+	out->scanned = true;
+	if (vfc_path_root(ctx, p, "/proc") || !(dir = opendir(p)))
 		return 0;
-	while ((de = readdir(dir))) {
+	while (!r && (de = readdir(dir))) {
 		long pid;
 
-		if (!parse_num(de->d_name, 1L << 30, &pid) ||
-		    (vfc_is_live(ctx) && pid == getpid()) ||
-		    !pid_holds(ctx, (pid_t)pid, gnode, cnode))
-			continue;
-		if (vfc_path_proc(ctx, p, (pid_t)pid, "comm") || vfc_read_line(p, comm, sizeof(comm)))
-			snprintf(comm, sizeof(comm), "?");
-		if (used < sizeof(who))
-			used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s[%ld]",
-						 holders ? ", " : "", comm, pid);
-		holders++;
+		if (parse_num(de->d_name, 1L << 30, &pid) &&
+		    !(vfc_is_live(ctx) && pid == getpid()))
+			r = scan_pid(ctx, (pid_t)pid, out);
 	}
 	closedir(dir);
+	return r;
+}
+
+void vfc_vfio_fds_clear(struct vfc_vfio_fds *fds)
+{
+	free(fds->v);
+	memset(fds, 0, sizeof(*fds));
+}
+
+int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
+			 struct vfc_vfio_fds *fds)
+{
+	char gnode[64], cnode[64], who[256] = "";
+	size_t used = 0;
+	int holders = 0;
+
+	vfc_device_vfio_nodes(ctx, d, gnode, sizeof(gnode), cnode, sizeof(cnode));
+	if (!gnode[0] && !cnode[0])
+		return 0;
+	if (!fds->scanned && scan_fds(ctx, fds))
+		return -ENOMEM;
+	for (size_t i = 0; i < fds->n; i++) {
+		const struct vfc_vfio_fd *f = &fds->v[i];
+		bool dup = false;
+
+		if (strcmp(f->target, gnode) && strcmp(f->target, cnode))
+			continue;
+		/* a process with the node open twice is named once */
+		for (size_t j = 0; j < i; j++)
+			dup |= fds->v[j].pid == f->pid && (!strcmp(fds->v[j].target, gnode) ||
+							  !strcmp(fds->v[j].target, cnode));
+		if (dup)
+			continue;
+		if (used < sizeof(who))
+			used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s[%d]",
+						 holders ? ", " : "", f->comm, (int)f->pid);
+		holders++;
+	}
 	if (holders)
 		vfc_why_add(w, "%s is open in %s", gnode[0] ? gnode : cnode, who);
 	return holders ? 1 : 0;
