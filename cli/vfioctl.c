@@ -17,6 +17,8 @@ static const struct cmd *const commands[] = {
 	&cmd_group,
 	&cmd_check,
 	&cmd_memlock,
+	&cmd_bind,
+	&cmd_unbind,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -73,8 +75,12 @@ int report_error(struct vfc_ctx *ctx, int err)
 static void log_to_stderr(void *data, int prio, const char *msg)
 {
 	(void)data;
-	if (prio <= LOG_WARNING)
+	if (prio <= LOG_ERR)
+		warnx_("error: %s", msg);
+	else if (prio <= LOG_WARNING)
 		warnx_("warning: %s", msg);
+	else if (prio == LOG_NOTICE)
+		warnx_("%s", msg);
 	else if (debug)
 		warnx_("debug: %s", msg);
 }

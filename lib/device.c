@@ -235,7 +235,8 @@ VFC_EXPORT int vfc_device_read(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
 		r = read_sriov(ctx, out);
 	if (r)
 		return r;
-	vfc_names_lookup(ctx, out);
+	if (!ctx->skip_names)
+		vfc_names_lookup(ctx, out);
 	return 0;
 }
 
