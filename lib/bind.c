@@ -46,7 +46,7 @@ struct run {
 	bool dry;
 	bool names_were_skipped;
 	struct vfc_waiter waiter;
-	struct vfc_vfio_fds fds; /* who holds what in /dev/vfio */
+	struct vfc_scan scan;  /* what the safety checks read once */
 };
 
 VFC_EXPORT const char *vfc_bind_action_str(enum vfc_bind_action a)
@@ -293,13 +293,13 @@ static int safety_bind(struct run *r)
 			continue;
 		e = vfc_safety_net(r->ctx, &it->dev, &w);
 		if (e >= 0)
-			e = vfc_safety_block(r->ctx, &it->dev, &w);
+			e = vfc_safety_block(r->ctx, &it->dev, &w, &r->scan);
 		if (e >= 0)
 			e = vfc_safety_display(r->ctx, &it->dev, &w);
 		if (e >= 0)
 			e = vfc_safety_sriov(r->ctx, &it->dev, &w);
 		if (e >= 0)
-			e = vfc_safety_vfio_open(r->ctx, &it->dev, &w, &r->fds);
+			e = vfc_safety_vfio_open(r->ctx, &it->dev, &w, &r->scan);
 		if (e < 0)
 			return vfc_fail(r->ctx, e, NULL, "checking what uses the devices");
 		if (w.n && refused == 0) {
@@ -799,7 +799,7 @@ static void finish(struct run *r, int fd)
 {
 	vfc_unlock(fd);
 	free(r->v);
-	vfc_vfio_fds_clear(&r->fds);
+	vfc_scan_clear(&r->scan);
 	r->ctx->skip_names = r->names_were_skipped;
 }
 
@@ -869,7 +869,7 @@ static int safety_unbind(struct run *r)
 
 		if (r->v[i].skip)
 			continue;
-		if (vfc_safety_vfio_open(r->ctx, &r->v[i].dev, &w, &r->fds) < 0)
+		if (vfc_safety_vfio_open(r->ctx, &r->v[i].dev, &w, &r->scan) < 0)
 			return vfc_fail(r->ctx, EIO, NULL, "checking who holds the devices");
 		if (w.n && !refused)
 			refuse(r, &r->v[i], &w, "unbind",

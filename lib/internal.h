@@ -160,6 +160,7 @@ long long vfc_now_ms(void);
  * or -errno. Facts that cannot be read are not reasons (a missing
  * /proc/net/route means no routes), but a read error is logged.
  */
+struct vfc_scan;
 struct vfc_why {
 	char text[768];
 	int n;
@@ -167,24 +168,31 @@ struct vfc_why {
 void vfc_why_add(struct vfc_why *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int vfc_safety_net(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
-int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
+		     struct vfc_scan *sc);
 int vfc_safety_display(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
 int vfc_safety_sriov(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
-/* Processes holding the device's group node or cdev open, from one walk of
- * /proc per run (fds->scanned), made on the first device that has a node. */
+/* What the checks read once per run however many devices they look at:
+ * who holds what below /dev/vfio (one walk of /proc, made on the first
+ * device that has a node) and every block device, resolved. */
 struct vfc_vfio_fd {
 	pid_t pid;
 	char comm[32];
 	char target[64];
 };
-struct vfc_vfio_fds {
-	struct vfc_vfio_fd *v;
-	size_t n;
-	bool scanned;
+struct vfc_blk;
+struct vfc_scan {
+	struct vfc_vfio_fd *fds;
+	size_t nfds;
+	bool fds_scanned;
+	struct vfc_blk *blks;
+	size_t nblks;
+	bool blks_scanned;
 };
+void vfc_scan_clear(struct vfc_scan *sc);
+/* Processes holding the device's group node or cdev open. */
 int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
-			 struct vfc_vfio_fds *fds);
-void vfc_vfio_fds_clear(struct vfc_vfio_fds *fds);
+			 struct vfc_scan *sc);
 
 /* Append one element to a malloc'd array, growing it; 0 or -ENOMEM. */
 int vfc_array_push(void **arr, size_t *n, size_t elem, const void *item);

@@ -212,57 +212,89 @@ int vfc_safety_net(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_w
 
 /* ---- block devices ------------------------------------------------------------- */
 
-struct blk {
+/* One entry of /sys/class/block, resolved; a multipath disk has one per path. */
+struct vfc_blk {
 	char name[64];
 	char real[PATH_MAX];
-	char dev[24]; /* "maj:min" */
+	char path_real[PATH_MAX]; /* a multipath disk: where this path of it lives */
+	char dev[24];             /* "maj:min" */
 };
 
 struct blkset {
-	struct blk *v;
+	const struct vfc_blk **v;
 	size_t n;
 };
 
-static bool blk_has(const struct blkset *s, const char *real)
+static bool blk_has(const struct blkset *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].real, real))
+		if (!strcmp(s->v[i]->name, name))
 			return true;
 	return false;
 }
 
-/* An NVMe multipath disk hangs off its subsystem, reached only through its paths. */
-static bool multipath_under(struct vfc_ctx *ctx, const char *name, const char *devreal)
+static int push_blk(struct vfc_scan *sc, const struct vfc_blk *b)
 {
-	char real[PATH_MAX], leaf[80];
+	return vfc_array_push((void **)&sc->blks, &sc->nblks, sizeof(*b), b);
+}
+
+/* An NVMe multipath disk hangs off its subsystem, reached only through its paths. */
+static int scan_multipath(struct vfc_ctx *ctx, struct vfc_scan *sc, struct vfc_blk *b)
+{
+	char leaf[80];
 	struct dirent *de;
 	vfc_path_t p;
-	bool found = false;
 	DIR *dir;
+	int r = 0;
 
-	if (vfc_path_class(ctx, p, "block", name, "multipath") || !(dir = opendir(p)))
-		return false;
-	while (!found && (de = readdir(dir))) {
+	if (vfc_path_class(ctx, p, "block", b->name, "multipath") || !(dir = opendir(p)))
+		return 0;
+	while (!r && (de = readdir(dir))) {
 		if (de->d_name[0] == '.' || !vfc_name_ok(de->d_name, 64))
 			continue;
 		snprintf(leaf, sizeof(leaf), "multipath/%.63s", de->d_name);
-		found = vfc_path_class(ctx, p, "block", name, leaf) == 0 && realpath(p, real) &&
-			under(real, devreal);
+		if (vfc_path_class(ctx, p, "block", b->name, leaf) == 0 &&
+		    realpath(p, b->path_real))
+			r = push_blk(sc, b);
 	}
 	closedir(dir);
-	return found;
+	b->path_real[0] = '\0';
+	return r;
 }
 
-static int blk_add(struct vfc_ctx *ctx, struct blkset *s, const char *name, const char *real)
+/* Every block device, once per run: the checks of each PCI device filter it. */
+static int scan_blocks(struct vfc_ctx *ctx, struct vfc_scan *sc)
 {
-	struct blk b = { 0 };
+	struct dirent *de;
 	vfc_path_t p;
+	DIR *dir;
+	int r = 0;
 
-	snprintf(b.name, sizeof(b.name), "%.63s", name);
-	snprintf(b.real, sizeof(b.real), "%s", real);
-	if (vfc_path_class(ctx, p, "block", name, "dev") ||
-	    vfc_read_line(p, b.dev, sizeof(b.dev)))
-		b.dev[0] = '\0';
+	sc->blks_scanned = true;
+	if (vfc_path_class(ctx, p, "block", NULL, NULL) || !(dir = opendir(p)))
+		return 0;
+	while (!r && (de = readdir(dir))) {
+		struct vfc_blk b = { .dev = "" };
+
+		if (de->d_name[0] == '.' || !vfc_name_ok(de->d_name, 64) ||
+		    vfc_path_class(ctx, p, "block", de->d_name, NULL) || !realpath(p, b.real))
+			continue;
+		snprintf(b.name, sizeof(b.name), "%.63s", de->d_name);
+		if (vfc_path_class(ctx, p, "block", b.name, "dev") ||
+		    vfc_read_line(p, b.dev, sizeof(b.dev)))
+			b.dev[0] = '\0';
+		r = push_blk(sc, &b);
+		if (!r)
+			r = scan_multipath(ctx, sc, &b);
+	}
+	closedir(dir);
+	return r;
+}
+
+static int set_add(struct blkset *s, const struct vfc_blk *b)
+{
+	if (blk_has(s, b->name))
+		return 0;
 	return vfc_array_push((void **)&s->v, &s->n, sizeof(b), &b);
 }
 
@@ -271,39 +303,26 @@ static int blk_add(struct vfc_ctx *ctx, struct blkset *s, const char *name, cons
  * it or whose multipath paths do, then their partitions (which live below
  * the disk's directory, wherever that is).
  */
-static int find_blocks(struct vfc_ctx *ctx, const char *devreal, struct blkset *s)
+static int find_blocks(const struct vfc_scan *sc, const char *devreal, struct blkset *s)
 {
-	vfc_path_t p, q;
 	int r = 0;
 
-	for (int pass = 0; pass < 2 && !r; pass++) {
-		struct dirent *de;
-		DIR *dir;
+	for (size_t i = 0; !r && i < sc->nblks; i++) {
+		const struct vfc_blk *b = &sc->blks[i];
 
-		if (vfc_path_class(ctx, p, "block", NULL, NULL) || !(dir = opendir(p)))
-			return 0;
-		while (!r && (de = readdir(dir))) {
-			char real[PATH_MAX];
-			bool below = false;
-
-			if (de->d_name[0] == '.' || !vfc_name_ok(de->d_name, 64) ||
-			    vfc_path_class(ctx, q, "block", de->d_name, NULL) || !realpath(q, real) ||
-			    blk_has(s, real))
-				continue;
-			if (pass == 0)
-				below = under(real, devreal) || multipath_under(ctx, de->d_name, devreal);
-			for (size_t i = 0; pass == 1 && !below && i < s->n; i++)
-				below = under(real, s->v[i].real);
-			if (below)
-				r = blk_add(ctx, s, de->d_name, real);
-		}
-		closedir(dir);
+		if (under(b->real, devreal) || (b->path_real[0] && under(b->path_real, devreal)))
+			r = set_add(s, b);
 	}
+	for (size_t i = 0; !r && i < sc->nblks; i++)
+		for (size_t j = 0; !r && j < s->n; j++)
+			if (under(sc->blks[i].real, s->v[j]->real) &&
+			    strcmp(sc->blks[i].real, s->v[j]->real))
+				r = set_add(s, &sc->blks[i]);
 	return r;
 }
 
 /* Where a block device is mounted: matched by maj:min, or by its /dev name as source. */
-static bool mounted_at(struct vfc_ctx *ctx, const struct blk *b, char *mnt, size_t len)
+static bool mounted_at(struct vfc_ctx *ctx, const struct vfc_blk *b, char *mnt, size_t len)
 {
 	char *text, *line, *save = NULL, src[PATH_MAX];
 	vfc_path_t p;
@@ -330,7 +349,7 @@ static bool mounted_at(struct vfc_ctx *ctx, const struct blk *b, char *mnt, size
 	return found;
 }
 
-static bool swap_on(struct vfc_ctx *ctx, const struct blk *b)
+static bool swap_on(struct vfc_ctx *ctx, const struct vfc_blk *b)
 {
 	char *text, *line, *save = NULL, want[96];
 	unsigned int ma, mi;
@@ -358,10 +377,10 @@ static bool swap_on(struct vfc_ctx *ctx, const struct blk *b)
 	return found;
 }
 
-static void check_holders(struct vfc_ctx *ctx, const struct blk *b, struct vfc_why *w,
+static void check_holders(struct vfc_ctx *ctx, const struct vfc_blk *b, struct vfc_why *w,
 			  int depth);
 
-static void check_blk(struct vfc_ctx *ctx, const struct blk *b, const char *via,
+static void check_blk(struct vfc_ctx *ctx, const struct vfc_blk *b, const char *via,
 		      struct vfc_why *w, int depth)
 {
 	char mnt[PATH_MAX];
@@ -379,7 +398,7 @@ static void check_blk(struct vfc_ctx *ctx, const struct blk *b, const char *via,
 }
 
 /* dm (LVM, crypt, multipath) and md devices built on top of this one. */
-static void check_holders(struct vfc_ctx *ctx, const struct blk *b, struct vfc_why *w,
+static void check_holders(struct vfc_ctx *ctx, const struct vfc_blk *b, struct vfc_why *w,
 			  int depth)
 {
 	struct dirent *de;
@@ -390,7 +409,7 @@ static void check_holders(struct vfc_ctx *ctx, const struct blk *b, struct vfc_w
 	    !(dir = opendir(p)))
 		return;
 	while ((de = readdir(dir))) {
-		struct blk h = { 0 };
+		struct vfc_blk h = { .dev = "" };
 		char via[160];
 		int before = w->n;
 
@@ -408,7 +427,8 @@ static void check_holders(struct vfc_ctx *ctx, const struct blk *b, struct vfc_w
 	closedir(dir);
 }
 
-int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w)
+int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
+		     struct vfc_scan *sc)
 {
 	char devreal[PATH_MAX];
 	struct blkset s = { 0 };
@@ -416,12 +436,12 @@ int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc
 
 	if (device_realpath(ctx, d, devreal))
 		return 0;
-	if (find_blocks(ctx, devreal, &s)) {
+	if ((!sc->blks_scanned && scan_blocks(ctx, sc)) || find_blocks(sc, devreal, &s)) {
 		free(s.v);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s.n; i++)
-		check_blk(ctx, &s.v[i], NULL, w, 0);
+		check_blk(ctx, s.v[i], NULL, w, 0);
 	free(s.v);
 	return w->n - before;
 }
@@ -484,7 +504,7 @@ static bool parse_num(const char *s, long max, long *out)
 }
 
 /* The descriptors of one process that lead into /dev/vfio (the container aside). */
-static int scan_pid(struct vfc_ctx *ctx, pid_t pid, struct vfc_vfio_fds *out)
+static int scan_pid(struct vfc_ctx *ctx, pid_t pid, struct vfc_scan *out)
 {
 	struct dirent *de;
 	vfc_path_t p;
@@ -507,21 +527,21 @@ static int scan_pid(struct vfc_ctx *ctx, pid_t pid, struct vfc_vfio_fds *out)
 			continue;
 		if (vfc_path_proc(ctx, p, pid, "comm") || vfc_read_line(p, f.comm, sizeof(f.comm)))
 			snprintf(f.comm, sizeof(f.comm), "?");
-		r = vfc_array_push((void **)&out->v, &out->n, sizeof(f), &f);
+		r = vfc_array_push((void **)&out->fds, &out->nfds, sizeof(f), &f);
 	}
 	closedir(dir);
 	return r;
 }
 
 /* One walk of /proc per run, however many devices it checks. */
-static int scan_fds(struct vfc_ctx *ctx, struct vfc_vfio_fds *out)
+static int scan_fds(struct vfc_ctx *ctx, struct vfc_scan *out)
 {
 	struct dirent *de;
 	vfc_path_t p;
 	DIR *dir;
 	int r = 0;
 
-	out->scanned = true;
+	out->fds_scanned = true;
 	if (vfc_path_root(ctx, p, "/proc") || !(dir = opendir(p)))
 		return 0;
 	while (!r && (de = readdir(dir))) {
@@ -535,14 +555,15 @@ static int scan_fds(struct vfc_ctx *ctx, struct vfc_vfio_fds *out)
 	return r;
 }
 
-void vfc_vfio_fds_clear(struct vfc_vfio_fds *fds)
+void vfc_scan_clear(struct vfc_scan *sc)
 {
-	free(fds->v);
-	memset(fds, 0, sizeof(*fds));
+	free(sc->fds);
+	free(sc->blks);
+	memset(sc, 0, sizeof(*sc));
 }
 
 int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
-			 struct vfc_vfio_fds *fds)
+			 struct vfc_scan *fds)
 {
 	char gnode[64], cnode[64], who[256] = "";
 	size_t used = 0;
@@ -551,18 +572,18 @@ int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct
 	vfc_device_vfio_nodes(ctx, d, gnode, sizeof(gnode), cnode, sizeof(cnode));
 	if (!gnode[0] && !cnode[0])
 		return 0;
-	if (!fds->scanned && scan_fds(ctx, fds))
+	if (!fds->fds_scanned && scan_fds(ctx, fds))
 		return -ENOMEM;
-	for (size_t i = 0; i < fds->n; i++) {
-		const struct vfc_vfio_fd *f = &fds->v[i];
+	for (size_t i = 0; i < fds->nfds; i++) {
+		const struct vfc_vfio_fd *f = &fds->fds[i];
 		bool dup = false;
 
 		if (strcmp(f->target, gnode) && strcmp(f->target, cnode))
 			continue;
 		/* a process with the node open twice is named once */
 		for (size_t j = 0; j < i; j++)
-			dup |= fds->v[j].pid == f->pid && (!strcmp(fds->v[j].target, gnode) ||
-							  !strcmp(fds->v[j].target, cnode));
+			dup |= fds->fds[j].pid == f->pid && (!strcmp(fds->fds[j].target, gnode) ||
+							    !strcmp(fds->fds[j].target, cnode));
 		if (dup)
 			continue;
 		if (used < sizeof(who))
