@@ -78,12 +78,12 @@ check-fast: check-unit check-bats check-man check-spec
 check-unit: $(UNIT_BIN)
 	tests/run-unit $(UNIT_BIN)
 
-check-bats: vfioctl
+check-bats: $(B)/vfioctl
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/roots/mkroots $(B)/roots
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl VFIOCTL_ROOTS=$(CURDIR)/$(B)/roots \
 		bats --tap tests/bats
 
-check-man: vfioctl
+check-man: $(B)/vfioctl
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/check-man $(MANPAGES)
 
 check-spec:
@@ -97,7 +97,7 @@ demo: all
 	tests/vm/run --kernel 7 --script tests/demo.sh
 
 # ---- install ----------------------------------------------------------------
-install: vfioctl
+install: $(B)/vfioctl
 	install -D -m 0755 $(B)/vfioctl $(DESTDIR)$(SBINDIR)/vfioctl
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
