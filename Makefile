@@ -58,7 +58,8 @@ $(B)/lib/%.o: lib/%.c lib/vfioctl.h lib/internal.h
 
 $(B)/lib/iommu%.o: lib/iommu-priv.h
 
-$(B)/cli/%.o: cli/%.c cli/cli.h cli/output.h lib/vfioctl.h
+# every CLI header: a struct that changes under a stale object corrupts memory
+$(B)/cli/%.o: cli/%.c $(wildcard cli/*.h) lib/vfioctl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

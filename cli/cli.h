@@ -15,6 +15,10 @@ enum {
 	EXIT_CHECK_FAIL = 3, /* `check`: at least one check FAILed */
 	EXIT_NOT_FOUND = 4,  /* a named device or group does not exist */
 	EXIT_PERM = 5,       /* permission denied */
+	/* 6 and 7 are bind's (branch bind): refused for safety, rolled back */
+	EXIT_UNSUPPORTED = 8,/* the kernel or backend cannot do what was asked */
+	EXIT_LIMIT = 9,      /* a resource limit stopped it: RLIMIT_MEMLOCK,
+			      * dma_entry_limit, the hugepage pool */
 };
 
 struct cmd {
@@ -24,7 +28,7 @@ struct cmd {
 	const char *summary; /* one line for `vfioctl --help` */
 };
 
-extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock;
+extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_container;
 
 extern const char *program_name;
 

@@ -17,6 +17,7 @@ static const struct cmd *const commands[] = {
 	&cmd_group,
 	&cmd_check,
 	&cmd_memlock,
+	&cmd_container,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
