@@ -67,6 +67,12 @@ $(B)/tests/%: tests/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilib -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
 
+# The CLI's pure arithmetic has unit tests too; they link its object.
+CLI_PURE_OBJ := $(B)/cli/map-plan.o
+$(B)/tests/unit/test-mapplan: tests/unit/test-mapplan.c tests/unit/tap.h $(CLI_PURE_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icli -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(CLI_PURE_OBJ) $(LIBA) $(PKG_LIBS)
+
 # ---- tests ------------------------------------------------------------------
 check: check-fast check-vm
 

@@ -28,7 +28,8 @@ struct cmd {
 	const char *summary; /* one line for `vfioctl --help` */
 };
 
-extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_container;
+extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_container,
+	cmd_map;
 
 extern const char *program_name;
 

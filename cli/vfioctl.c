@@ -18,6 +18,7 @@ static const struct cmd *const commands[] = {
 	&cmd_check,
 	&cmd_memlock,
 	&cmd_container,
+	&cmd_map,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
