@@ -398,8 +398,8 @@ static void backing_auto(struct vfc_ctx *ctx, struct map_opts *o)
 	vfc_host_clear(&h);
 }
 
-static int parse_memory(struct vfc_ctx *ctx, const struct raw_opts *ro, struct map_opts *o,
-			size_t *nram, uint64_t *last)
+/* Sizes, placement and prefaulting: syntax only, nothing read yet. */
+static int parse_amounts(const struct raw_opts *ro, struct map_opts *o)
 {
 	int rc = -1;
 
@@ -416,8 +416,15 @@ static int parse_memory(struct vfc_ctx *ctx, const struct raw_opts *ro, struct m
 		rc = parse_addr("--iova", ro->iova, &o->iova_fixed, &o->iova);
 	if (rc < 0)
 		rc = parse_populate(ro->populate, &o->populate);
-	if (rc >= 0 || !o->size)
-		return rc;
+	return rc;
+}
+
+/* The backing (auto reads the hugepage pools) and the pieces it cuts into. */
+static int parse_backing(struct vfc_ctx *ctx, const struct raw_opts *ro, struct map_opts *o,
+			 size_t *nram, uint64_t *last)
+{
+	if (!o->size)
+		return -1;
 	o->backing_auto = !ro->backing || !strcmp(ro->backing, "auto");
 	if (!o->backing_auto && vfc_backing_parse(ro->backing, &o->backing))
 		return usage_error("map", "--backing: '%s' is not anon, thp, hugetlb[:2M|:1G], "
@@ -494,9 +501,12 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 	if (rc < 0)
 		rc = parse_bar(ro, o);
 	if (rc < 0)
-		rc = parse_memory(ctx, ro, o, nram, last);
+		rc = parse_amounts(ro, o);
+	/* what type1 can never do is said before anything is read */
 	if (rc < 0)
 		rc = refuse_mode(o);
+	if (rc < 0)
+		rc = parse_backing(ctx, ro, o, nram, last);
 	if (rc < 0)
 		rc = parse_user(ro, o);
 	return rc;
@@ -521,6 +531,7 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 	       struct out *out)
 {
 	struct map_run rn = { .ctx = ctx, .o = o, .backing = o->backing };
+	bool held = false;
 	int rc = target_resolve(ctx, &o->dev);
 
 	if (rc < 0 && o->bar >= 0)
@@ -536,10 +547,12 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 		rc = run_measure(&rn);
 	if (rc < 0 && !map_stop)
 		rc = report(&rn, out);
-	if (rc < 0 && o->hold && !map_stop)
+	if (rc < 0 && o->hold && !map_stop) {
 		hold(&rn);
+		held = true;
+	}
 	/* a signal during the work stops it; during --hold it is the way out */
-	if (rc < 0 && map_stop && !o->hold) {
+	if (rc < 0 && map_stop && !held) {
 		warnx_("map: interrupted by signal %d; everything is unmapped and freed",
 		       (int)map_stop);
 		rc = 128 + map_stop;

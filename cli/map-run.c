@@ -245,8 +245,7 @@ static int unmap_one(struct map_run *rn, struct item *it, unsigned int rep)
 {
 	int r = vfc_iommu_unmap(rn->io, it->iova, it->size);
 
-	if (rep < rn->o->repeat)
-		it->ms[PH_UNMAP][rep] = (double)vfc_iommu_last_ns(rn->io) / 1e6;
+	it->ms[PH_UNMAP][rep] = (double)vfc_iommu_last_ns(rn->io) / 1e6;
 	if (r) {
 		report_error(rn->ctx, r);
 		return exit_code_for(r);
