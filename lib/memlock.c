@@ -146,7 +146,9 @@ static int read_proc(struct vfc_ctx *ctx, pid_t pid, struct vfc_memlock_proc *p)
 	p->vm_lck_kb = st.vm_lck_kb;
 	p->vm_pin_kb = st.vm_pin_kb;
 	p->cap_ipc_lock = st.have_cap_eff && (st.cap_eff & (1ULL << CAP_IPC_LOCK_BIT));
-	if (stat(path, &sb) == 0)
+	if (st.have_uid)
+		p->uid = st.uid;
+	else if (stat(path, &sb) == 0)
 		p->uid = sb.st_uid;
 
 	p->memlock_soft = p->memlock_hard = VFC_RLIM_INFINITY;

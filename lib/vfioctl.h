@@ -87,6 +87,10 @@ struct vfc_proc_status {
 	int64_t vm_pin_kb;
 	uint64_t cap_eff;
 	bool have_cap_eff;
+	/* the real uid from "Uid:": unlike the owner of /proc/PID, it is right
+	 * for a process that changed user without exec (not dumpable: root-owned) */
+	uid_t uid;
+	bool have_uid;
 };
 int vfc_proc_status_parse(const char *text, struct vfc_proc_status *out);
 /* The same fields read from /proc/PID/status (pid 0: the caller); -ESRCH when gone. */
