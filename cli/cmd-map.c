@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -516,12 +517,14 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 
 static void note_user(const struct map_opts *o)
 {
-	char lim[32] = "unchanged";
+	char lim[32] = "unlimited";
+	struct rlimit rl;
 
 	if (!o->as_user && !o->limit_set)
 		return;
-	if (o->limit_set)
-		vfc_size_format(o->memlock_limit, lim, sizeof(lim));
+	/* as it now stands: --as-user alone keeps the one inherited */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		vfc_size_format(rl.rlim_cur, lim, sizeof(lim));
 	warnx_("map: running as %s (uid %u), RLIMIT_MEMLOCK %s, without CAP_IPC_LOCK",
 	       o->as_user ? o->user_name : "root", (unsigned int)(o->as_user ? o->uid : geteuid()),
 	       lim);
