@@ -40,9 +40,13 @@ HELPER_BIN := $(HELPER_SRC:%.c=$(B)/%)
 LIBA       := $(B)/libvfioctl.a
 MANPAGES   := $(wildcard man/*.8)
 
-all: vfioctl $(HELPER_BIN) $(UNIT_BIN)
+all: $(B)/vfioctl $(HELPER_BIN) $(UNIT_BIN)
+ifneq ($(SANITIZE),1)
+all: vfioctl
+endif
 
-vfioctl: $(B)/vfioctl
+# ./vfioctl is the plain build; a sanitized one stays in build-san/.
+vfioctl: build/vfioctl
 	ln -sf $< $@
 
 $(B)/vfioctl: $(CLI_OBJ) $(LIBA)
@@ -81,13 +85,13 @@ check-fast: check-unit check-bats check-man check-spec
 check-unit: $(UNIT_BIN)
 	tests/run-unit $(UNIT_BIN)
 
-check-bats: vfioctl
+check-bats: $(B)/vfioctl
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/roots/mkroots $(B)/roots
 	VFIOCTL=$(CURDIR)/$(B)/vfioctl VFIOCTL_ROOTS=$(CURDIR)/$(B)/roots \
 		bats --tap tests/bats
 
-check-man:
-	tests/check-man $(MANPAGES)
+check-man: $(B)/vfioctl
+	VFIOCTL=$(CURDIR)/$(B)/vfioctl tests/check-man $(MANPAGES)
 
 check-spec:
 	tests/check-spec vfioctl.spec $(VERSION)
@@ -100,7 +104,7 @@ demo: all
 	tests/vm/run --kernel 7 --script tests/demo.sh
 
 # ---- install ----------------------------------------------------------------
-install: vfioctl
+install: $(B)/vfioctl
 	install -D -m 0755 $(B)/vfioctl $(DESTDIR)$(SBINDIR)/vfioctl
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/

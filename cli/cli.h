@@ -4,6 +4,8 @@
 #define VFIOCTL_CLI_CLI_H
 
 #include <popt.h>
+#include <signal.h>
+#include <stdbool.h>
 
 #include "vfioctl.h"
 
@@ -15,7 +17,8 @@ enum {
 	EXIT_CHECK_FAIL = 3, /* `check`: at least one check FAILed */
 	EXIT_NOT_FOUND = 4,  /* a named device or group does not exist */
 	EXIT_PERM = 5,       /* permission denied */
-	/* 6 and 7 are bind's (branch bind): refused for safety, rolled back */
+	EXIT_REFUSED = 6,    /* bind/unbind: refused for safety, nothing changed */
+	EXIT_ROLLED_BACK = 7,/* bind: failed after changing the system; all undone */
 	EXIT_UNSUPPORTED = 8,/* the kernel or backend cannot do what was asked */
 	EXIT_LIMIT = 9,      /* a resource limit stopped it: RLIMIT_MEMLOCK,
 			      * dma_entry_limit, the hugepage pool */
@@ -28,8 +31,8 @@ struct cmd {
 	const char *summary; /* one line for `vfioctl --help` */
 };
 
-extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_container,
-	cmd_map;
+extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_bind,
+	cmd_unbind, cmd_container, cmd_map;
 
 extern const char *program_name;
 
@@ -46,5 +49,15 @@ int exit_code_for(int err);
  */
 int cmd_parse(const struct cmd *cmd, const struct poptOption *opts, int argc,
 	      const char **argv, poptContext *pc);
+
+/* binding.c: what bind and unbind share (steps, results, signals, exit codes). */
+struct binding_cli {
+	int group, dry_run, force, verbose;
+	char *owner, *timeout;
+};
+extern volatile sig_atomic_t binding_cancel;
+int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
+		const struct poptOption *cmd_opts, struct binding_cli *bc, int argc,
+		const char **argv);
 
 #endif

@@ -130,20 +130,26 @@ static int show(struct vfc_ctx *ctx, struct out *o, unsigned int id)
 	return 0;
 }
 
+/* Every group; a damaged one is reported and skipped, and the exit is 1. */
 static int show_all(struct vfc_ctx *ctx, struct out *o)
 {
 	unsigned int *ids;
 	size_t n;
-	int r = vfc_group_list(ctx, &ids, &n);
+	int r = vfc_group_list(ctx, &ids, &n), rc = 0;
 
 	if (r)
 		return report_error(ctx, r);
 	if (n == 0)
 		warnx_("no IOMMU groups: the IOMMU is off or absent (see 'vfioctl check')");
-	for (size_t i = 0; i < n && !r; i++)
+	for (size_t i = 0; i < n; i++) {
 		r = show(ctx, o, ids[i]);
+		if (r == EXIT_FAIL && !rc)
+			rc = EXIT_FAIL;
+		else if (r)
+			rc = r;
+	}
 	free(ids);
-	return r;
+	return rc;
 }
 
 static int run(struct vfc_ctx *ctx, int argc, const char **argv)
@@ -171,7 +177,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		if (!rc)
 			rc = show(ctx, &o, id);
 	}
-	if (!rc)
+	/* what could be read is shown even when something could not */
+	if (!rc || (rc == EXIT_FAIL && !args))
 		out_print(&o);
 done:
 	out_free(&o);

@@ -190,11 +190,11 @@ static int show_estimate(struct vfc_ctx *ctx, const struct est_opts *e)
 	struct out o = { 0 };
 	char line[320], size[32], user[64];
 	uint64_t kib;
-	int rc = parse_est(e, &in), r = 0;
+	int rc = OUT_SETUP(&o, "memlock", "estimate", est_infos, est_defaults), r = 0;
 
 	if (rc >= 0)
-		return rc;
-	rc = OUT_SETUP(&o, "memlock", "estimate", est_infos, est_defaults);
+		goto out;
+	rc = parse_est(e, &in);
 	if (rc >= 0)
 		goto out;
 	rc = vfc_memlock_estimate(&in, &est);
@@ -207,7 +207,8 @@ static int show_estimate(struct vfc_ctx *ctx, const struct est_opts *e)
 		 vfc_size_format(est.limit, size, sizeof(size)), est.why);
 	r |= est_row(&o, "required", line, &est.limit);
 	if (vfc_host_read(ctx, &host) == 0) {
-		const char *verdict = host.cap_ipc_lock ? "CAP_IPC_LOCK: not enforced for this user" :
+		const char *verdict = !host.memlock_known ? "unknown" :
+			host.cap_ipc_lock ? "CAP_IPC_LOCK: not enforced for this user" :
 			host.memlock_soft == VFC_RLIM_INFINITY || host.memlock_soft >= est.limit ?
 			"enough" : "too low";
 

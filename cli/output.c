@@ -97,6 +97,8 @@ int out_setup(struct out *o, const char *cmd, const char *json_name,
 	int r;
 
 	memset(o, 0, sizeof(*o));
+	if (outopts.json + outopts.raw + outopts.pairs > 1)
+		return usage_error(cmd, "--json, --raw and --pairs exclude each other");
 	if (outopts.list_columns)
 		return out_list_columns(infos, ninfos) ? EXIT_FAIL : EXIT_OK;
 	o->infos = infos;
@@ -197,9 +199,58 @@ int out_setf(struct out *o, struct libscols_line *ln, int col, const char *fmt, 
 	return out_set(o, ln, col, buf);
 }
 
+/*
+ * libsmartcols before 2.39 writes an empty array as [null], which scripts
+ * would count as one item. Our array items are never null, so that exact
+ * shape can only be an empty array: print [] instead.
+ */
+static void print_json_fixed(const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	while (s < end) {
+		const char *open = memchr(s, '[', (size_t)(end - s)), *p;
+
+		if (!open) {
+			fwrite(s, 1, (size_t)(end - s), stdout);
+			return;
+		}
+		p = open + 1;
+		p += strspn(p, " \n");
+		if (!strncmp(p, "null", 4)) {
+			const char *q = p + 4 + strspn(p + 4, " \n");
+
+			if (*q == ']') {
+				fwrite(s, 1, (size_t)(open - s), stdout);
+				fputs("[]", stdout);
+				s = q + 1;
+				continue;
+			}
+		}
+		fwrite(s, 1, (size_t)(open + 1 - s), stdout);
+		s = open + 1;
+	}
+}
+
 int out_print(struct out *o)
 {
-	return scols_print_table(o->tb);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (!outopts.json)
+		return scols_print_table(o->tb);
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return scols_print_table(o->tb);
+	scols_table_set_stream(o->tb, f);
+	r = scols_print_table(o->tb);
+	fclose(f);
+	if (!r)
+		print_json_fixed(buf, len);
+	free(buf);
+	return r;
 }
 
 void out_free(struct out *o)

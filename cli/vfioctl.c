@@ -17,6 +17,8 @@ static const struct cmd *const commands[] = {
 	&cmd_group,
 	&cmd_check,
 	&cmd_memlock,
+	&cmd_bind,
+	&cmd_unbind,
 	&cmd_container,
 	&cmd_map,
 };
@@ -75,8 +77,12 @@ int report_error(struct vfc_ctx *ctx, int err)
 static void log_to_stderr(void *data, int prio, const char *msg)
 {
 	(void)data;
-	if (prio <= LOG_WARNING)
+	if (prio <= LOG_ERR)
+		warnx_("error: %s", msg);
+	else if (prio <= LOG_WARNING)
 		warnx_("warning: %s", msg);
+	else if (prio == LOG_NOTICE)
+		warnx_("%s", msg);
 	else if (debug)
 		warnx_("debug: %s", msg);
 }
@@ -225,6 +231,7 @@ int main(int argc, const char **argv)
 	const char **rest;
 	int nrest = 0;
 
+	scols_init_debug(0); /* honours LIBSMARTCOLS_DEBUG, as lsblk does */
 	pc = poptGetContext(NULL, argc, argv, global, POPT_CONTEXT_POSIXMEHARDER);
 	rc = poptGetNextOpt(pc);
 	if (rc < -1) {
@@ -239,9 +246,13 @@ int main(int argc, const char **argv)
 	rest = poptGetArgs(pc);
 	while (rest && rest[nrest])
 		nrest++;
-	if (help || !nrest) {
+	if (help) {
 		print_main_help();
-		rc = help ? EXIT_OK : EXIT_USAGE;
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (!nrest) {
+		rc = usage_error(NULL, "no command given");
 		goto out;
 	}
 	if (!strcmp(rest[0], "help")) {

@@ -58,12 +58,13 @@ _vfioctl_dequote()
 
 # Parses one --help text into the caller's variables:
 #   opts     every option, long and short
-#   optarg   option -> the name of its argument (DIR, LIST, ...), if it takes one
+#   optarg   option -> the name of its argument (DIR, LIST, ...), if it takes one;
+#            an optional part after it ("USER[:GROUP]") is not part of the name
 #   cmds     the names under "Commands:"
 #   usage    what follows "[options]" on the usage line (positional arguments)
 _vfioctl_parse_help()
 {
-    local line section='' re_opt='^ +(-([A-Za-z0-9]), )?(--[a-z][a-z0-9-]*)( ([A-Z][A-Z0-9_]*))?( |$)'
+    local line section='' re_opt='^ +(-([A-Za-z0-9]), )?(--[a-z][a-z0-9-]*)( ([A-Z][A-Z0-9_]*)(\[[^]]*\])?)?( |$)'
     local re_cmd='^ ([a-z][a-z0-9-]*)  +[^ ]'
     while IFS= read -r line; do
         case $line in
@@ -174,6 +175,16 @@ _vfioctl_optarg()
     --mode) _vfioctl_add pin no-pin iopf; return ;;
     --populate) _vfioctl_add none; return ;;
     --iova | --bar-iova) _vfioctl_add auto; return ;;
+    --owner)
+        # USER, or USER:GROUP once the colon is typed
+        if [[ $cur == *:* ]]; then
+            mapfile -t COMPREPLY < <(compgen -g -P "${cur%%:*}:" -- "${cur#*:}")
+        else
+            mapfile -t COMPREPLY < <(compgen -u -- "$cur")
+        fi
+        return
+        ;;
+    --timeout) return ;;
     esac
     case $arg in
     BDF) _vfioctl_bdfs "$root" ;;

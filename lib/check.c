@@ -192,6 +192,9 @@ static void check_memory(struct rows *r, const struct vfc_host *h)
 	if (h->cap_ipc_lock)
 		add(r, "memlock", VFC_PASS, NULL,
 		    "CAP_IPC_LOCK: RLIMIT_MEMLOCK is not enforced for this user");
+	else if (!h->memlock_known)
+		add(r, "memlock", VFC_WARN, "check /proc/self/limits",
+		    "RLIMIT_MEMLOCK unknown: /proc/self/limits has no usable row");
 	else if (h->memlock_soft == VFC_RLIM_INFINITY)
 		add(r, "memlock", VFC_PASS, NULL, "RLIMIT_MEMLOCK unlimited");
 	else
@@ -221,20 +224,25 @@ VFC_EXPORT int vfc_check_host(struct vfc_ctx *ctx, const struct vfc_host *h,
 }
 
 static void check_group(struct rows *r, struct vfc_ctx *ctx,
-			const struct vfc_device *d)
+			const struct vfc_host *h, const struct vfc_device *d)
 {
 	struct vfc_group g;
 	char b[VFC_BDF_STRLEN], hint[192];
 
+	if (d->group < 0 && h->iommu_units > 0) {
+		/* e.g. the IOMMU's own PCI function: nothing translates its DMA */
+		add(r, "device-group", VFC_FAIL, "this device cannot be assigned; choose another",
+		    "no IOMMU group although the IOMMU is on: the device is not behind it");
+		return;
+	}
 	if (d->group < 0) {
-		add(r, "device-group", VFC_FAIL, "the IOMMU must be on for device assignment",
-		    "no IOMMU group");
+		add(r, "device-group", VFC_FAIL, enable_hint(h), "no IOMMU group: the IOMMU is off");
 		return;
 	}
 	add(r, "device-group", VFC_PASS, NULL, "IOMMU group %d", d->group);
 	if (vfc_group_read(ctx, (unsigned int)d->group, &g)) {
-		add(r, "device-viable", VFC_FAIL, NULL, "cannot read group %d: %s",
-		    d->group, vfc_errmsg(ctx));
+		add(r, "device-viable", VFC_FAIL, "the sysfs tree is damaged: see the message",
+		    "cannot read group %d: %s", d->group, vfc_errmsg(ctx));
 		return;
 	}
 	if (g.viable) {
@@ -261,14 +269,16 @@ VFC_EXPORT int vfc_check_device(struct vfc_ctx *ctx, const struct vfc_host *h,
 	struct vfc_device d;
 	int e;
 
-	(void)h;
 	vfc_bdf_format(bdf, b);
 	e = vfc_device_read(ctx, bdf, &d);
 	if (e)
 		return e;
-	check_group(&r, ctx, &d);
-	if (!strcmp(d.driver, "vfio-pci"))
-		add(&r, "device-driver", VFC_PASS, NULL, "bound to vfio-pci");
+	check_group(&r, ctx, h, &d);
+	if (d.is_bridge)
+		add(&r, "device-driver", VFC_SKIP, NULL,
+		    "a PCI bridge is not assigned itself; the endpoints behind it are");
+	else if (vfc_driver_is_vfio(d.driver))
+		add(&r, "device-driver", VFC_PASS, NULL, "bound to %s", d.driver);
 	else if (!d.driver[0])
 		add(&r, "device-driver", VFC_PASS, NULL, "no driver: free for vfio-pci");
 	else

@@ -90,7 +90,13 @@ int vfc_fail(struct vfc_ctx *ctx, int err, const char *hint, const char *fmt,
 	vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
 	va_end(ap);
 	snprintf(ctx->errhint, sizeof(ctx->errhint), "%s", hint ? hint : "");
+	ctx->errflags = 0;
 	return err > 0 ? -err : err;
+}
+
+VFC_EXPORT unsigned int vfc_errflags(const struct vfc_ctx *ctx)
+{
+	return ctx->errflags;
 }
 
 void vfc_log(struct vfc_ctx *ctx, int prio, const char *fmt, ...)

@@ -192,8 +192,12 @@ static int read_small_attrs(struct vfc_ctx *ctx, struct vfc_device *d)
 	r = vfc_path_pci_dev(ctx, p, &d->bdf, "numa_node");
 	if (!r)
 		r = vfc_read_int(p, &d->numa_node);
+	if (r == -EINVAL || (!r && d->numa_node < -1))
+		return vfc_fail(ctx, EINVAL, "the sysfs tree is damaged",
+				"%s: malformed numa_node in %s (want a node number or -1)",
+				vfc_bdf_format(&d->bdf, b), vfc_path_strip(ctx, p));
 	if (r && r != -ENOENT)
-		return vfc_fail(ctx, r, "the sysfs tree is damaged", "%s: reading %s",
+		return vfc_fail(ctx, r, NULL, "%s: reading %s",
 				vfc_bdf_format(&d->bdf, b), vfc_path_strip(ctx, p));
 
 	r = vfc_path_pci_dev(ctx, p, &d->bdf, "boot_vga");
@@ -231,7 +235,8 @@ VFC_EXPORT int vfc_device_read(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
 		r = read_sriov(ctx, out);
 	if (r)
 		return r;
-	vfc_names_lookup(ctx, out);
+	if (!ctx->skip_names)
+		vfc_names_lookup(ctx, out);
 	return 0;
 }
 
@@ -275,8 +280,8 @@ VFC_EXPORT int vfc_device_list(struct vfc_ctx *ctx, struct vfc_device **out,
 		}
 		r = vfc_device_read(ctx, &bdf, &d);
 		if (r) {
-			vfc_log(ctx, LOG_WARNING, "skipping %s: %s", de->d_name,
-				vfc_errmsg(ctx));
+			/* the message names the device already */
+			vfc_log(ctx, LOG_WARNING, "skipped: %s", vfc_errmsg(ctx));
 			skipped++;
 			continue;
 		}

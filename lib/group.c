@@ -75,6 +75,11 @@ static int read_members(struct vfc_ctx *ctx, struct vfc_group *g)
 			continue;
 		}
 		r = vfc_device_read(ctx, &bdf, &d);
+		/* the group exists: a member it names but sysfs lacks is damage */
+		if (r == -ENODEV)
+			r = vfc_fail(ctx, ENOENT, "the sysfs tree is damaged",
+				     "IOMMU group %d: member %s is not in /sys/bus/pci/devices",
+				     g->id, de->d_name);
 		if (!r && vfc_array_push((void **)&g->devices, &g->ndevices,
 					 sizeof(d), &d))
 			r = vfc_fail(ctx, ENOMEM, NULL, "reading group");

@@ -197,7 +197,9 @@ static void read_self_limits(struct vfc_ctx *ctx, struct vfc_host *h)
 
 	h->memlock_soft = h->memlock_hard = 0;
 	if (vfc_path_proc(ctx, p, 0, "limits") == 0 && vfc_slurp(p, &text, 1 << 16) == 0) {
-		if (vfc_proc_limits_memlock_parse(text, &h->memlock_soft, &h->memlock_hard))
+		h->memlock_known = vfc_proc_limits_memlock_parse(text, &h->memlock_soft,
+								 &h->memlock_hard) == 0;
+		if (!h->memlock_known)
 			vfc_log(ctx, LOG_WARNING, "%s: no readable 'Max locked memory' row",
 				vfc_path_strip(ctx, p));
 		free(text);

@@ -11,6 +11,8 @@
 
 struct pci_access;
 struct kmod_ctx;
+struct udev;
+struct udev_monitor;
 
 struct vfc_ctx {
 	int refcount;
@@ -23,6 +25,8 @@ struct vfc_ctx {
 	bool pacc_failed;
 	struct kmod_ctx *kmod;   /* module lookups, created on first use */
 	bool kmod_failed;
+	unsigned int errflags;   /* VFC_ERR_* qualifying errmsg */
+	bool skip_names;         /* bind/unbind show no names: spare the pci.ids lookups */
 };
 
 #define VFC_EXPORT __attribute__((visibility("default")))
@@ -33,6 +37,11 @@ int vfc_fail(struct vfc_ctx *ctx, int err, const char *hint, const char *fmt,
 	     ...) __attribute__((format(printf, 4, 5)));
 void vfc_log(struct vfc_ctx *ctx, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Qualifies the failure just recorded by vfc_fail(). */
+static inline void vfc_set_errflag(struct vfc_ctx *ctx, unsigned int flag)
+{
+	ctx->errflags |= flag;
+}
 
 /*
  * sysfs.c: the only code that builds paths. Each returns 0 or -ENAMETOOLONG;
@@ -55,6 +64,19 @@ int vfc_path_hugepages(struct vfc_ctx *ctx, vfc_path_t out, int node,
 /* /sys/class/iommu/<unit>/<leaf>; unit is a directory entry we listed. */
 int vfc_path_iommu_unit(struct vfc_ctx *ctx, vfc_path_t out, const char *unit,
 			const char *leaf);
+/* /sys/bus/pci/drivers/<driver>/<leaf>; driver must pass vfc_name_ok(). */
+int vfc_path_pci_driver(struct vfc_ctx *ctx, vfc_path_t out, const char *driver,
+			const char *leaf);
+/* /run/vfioctl/devices/<bdf><suffix>, or the directory itself when bdf is NULL. */
+int vfc_path_state(struct vfc_ctx *ctx, vfc_path_t out, const struct vfc_bdf *bdf,
+		   const char *suffix);
+/* /sys/class/<cls>/<name>/<leaf>; name is a directory entry we listed. */
+int vfc_path_class(struct vfc_ctx *ctx, vfc_path_t out, const char *cls,
+		   const char *name, const char *leaf);
+int vfc_path_proc_fd(struct vfc_ctx *ctx, vfc_path_t out, pid_t pid, int fd);
+int vfc_path_dev_vfio_cdev(struct vfc_ctx *ctx, vfc_path_t out, unsigned int n);
+/* A single path component the kernel handed us, shorter than max. */
+bool vfc_name_ok(const char *name, size_t max);
 /* A path without the sysroot prefix, as the system itself names it. */
 const char *vfc_path_strip(const struct vfc_ctx *ctx, const char *path);
 
@@ -69,6 +91,9 @@ int vfc_read_link_name(const char *path, char *buf, size_t len);
 /* Whole file into a malloc'd NUL-terminated string. */
 int vfc_slurp(const char *path, char **out, size_t max);
 
+/* Stores value in a sysfs attribute with one write(2); 0 or -errno. */
+int vfc_write_attr(struct vfc_ctx *ctx, const char *path, const char *value);
+
 /* Strict numeric parsers used by the readers and the CLI. */
 int vfc_parse_u64(const char *s, int base, uint64_t *out);
 
@@ -80,6 +105,86 @@ void vfc_names_free(struct vfc_ctx *ctx);
 void vfc_modules_read(struct vfc_ctx *ctx, const char *release,
 		      struct vfc_module mods[VFC_MOD_COUNT]);
 void vfc_modules_free(struct vfc_ctx *ctx);
+/* Checks vfio-pci can be loaded (present, not blacklisted, no install command)
+ * and names the modules that would be inserted. Live system only. */
+int vfc_vfio_pci_plan(struct vfc_ctx *ctx, char *names, size_t len);
+int vfc_vfio_pci_load(struct vfc_ctx *ctx);
+
+/*
+ * state.c: what a device looked like before `bind` touched it, kept in
+ * /run/vfioctl/devices/<bdf> so that `unbind` (or a rollback) restores it,
+ * and the lock that serializes runs.
+ */
+struct vfc_state {
+	struct vfc_bdf bdf;
+	char driver[64];          /* "" when it had none */
+	char driver_override[64]; /* "" when none was set */
+	int sriov_numvfs;         /* VFs of a PF, -1 otherwise */
+	int group;
+};
+#define VFC_STATE_MAX 512
+int vfc_state_format(const struct vfc_state *st, char *buf, size_t len);
+int vfc_state_parse(const char *text, struct vfc_state *st); /* pure */
+/* 0, -ENOENT when there is no record, other -errno with a message set. */
+int vfc_state_load(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
+		   struct vfc_state *st);
+/* Written to a temporary file, synced and renamed: never half a record. */
+int vfc_state_save(struct vfc_ctx *ctx, const struct vfc_state *st);
+int vfc_state_remove(struct vfc_ctx *ctx, const struct vfc_bdf *bdf);
+/* Takes /run/vfioctl/lock (waiting for another run); *fd gets the lock. */
+int vfc_lock(struct vfc_ctx *ctx, const volatile sig_atomic_t *cancel, int *fd);
+void vfc_unlock(int fd);
+
+/*
+ * wait.c: waiting for VFIO nodes. With udevd running, a node counts once
+ * udev has announced it (its rules, permissions included, have run); without
+ * udevd, once it exists. Open the waiter before the first write so that no
+ * event is missed.
+ */
+struct vfc_waiter {
+	struct udev *udev;
+	struct udev_monitor *mon;
+	unsigned long long seqnum; /* events up to this one came before us */
+};
+void vfc_waiter_open(struct vfc_ctx *ctx, struct vfc_waiter *w);
+/* nodes: sysroot-prefixed paths; 0, -ETIMEDOUT or -ECANCELED (no message set). */
+int vfc_waiter_wait(struct vfc_ctx *ctx, struct vfc_waiter *w,
+		    char (*nodes)[PATH_MAX], size_t n, int timeout_ms,
+		    const volatile sig_atomic_t *cancel, size_t *missing);
+void vfc_waiter_close(struct vfc_waiter *w);
+long long vfc_now_ms(void);
+
+/*
+ * safety.c: reasons not to take a device from the host. Each appends
+ * "; "-separated reasons to why[] and returns how many it found (0: none),
+ * or -errno. Facts that cannot be read are not reasons (a missing
+ * /proc/net/route means no routes), but a read error is logged.
+ */
+struct vfc_why {
+	char text[768];
+	int n;
+};
+void vfc_why_add(struct vfc_why *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int vfc_safety_net(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+int vfc_safety_block(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+int vfc_safety_display(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+int vfc_safety_sriov(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w);
+/* Processes holding the device's group node or cdev open, from one walk of
+ * /proc per run (fds->scanned), made on the first device that has a node. */
+struct vfc_vfio_fd {
+	pid_t pid;
+	char comm[32];
+	char target[64];
+};
+struct vfc_vfio_fds {
+	struct vfc_vfio_fd *v;
+	size_t n;
+	bool scanned;
+};
+int vfc_safety_vfio_open(struct vfc_ctx *ctx, const struct vfc_device *d, struct vfc_why *w,
+			 struct vfc_vfio_fds *fds);
+void vfc_vfio_fds_clear(struct vfc_vfio_fds *fds);
 
 /* Append one element to a malloc'd array, growing it; 0 or -ENOMEM. */
 int vfc_array_push(void **arr, size_t *n, size_t elem, const void *item);

@@ -4,6 +4,7 @@
 #include <libkmod.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -26,7 +27,8 @@ static void kmod_log_sink(void *data, int priority, const char *file, int line,
 	(void)fn;
 	vsnprintf(msg, sizeof(msg), format, args);
 	msg[strcspn(msg, "\n")] = '\0';
-	vfc_log(ctx, priority < LOG_DEBUG ? LOG_DEBUG : priority, "libkmod: %s", msg);
+	/* libkmod's errors (a broken config, say) are worth a warning; the rest is debug */
+	vfc_log(ctx, priority <= LOG_ERR ? LOG_WARNING : LOG_DEBUG, "libkmod: %s", msg);
 }
 
 static struct kmod_ctx *kmod_for(struct vfc_ctx *ctx, const char *release)
@@ -154,4 +156,121 @@ VFC_EXPORT const char *vfc_mod_state_str(enum vfc_mod_state s)
 	case VFC_MOD_UNKNOWN: break;
 	}
 	return "unknown";
+}
+
+/* ---- loading vfio-pci ------------------------------------------------------ */
+
+static int vfio_pci_module(struct vfc_ctx *ctx, struct kmod_ctx **k,
+			   struct kmod_module **mod)
+{
+	struct kmod_list *list = NULL;
+	struct utsname u;
+
+	*mod = NULL;
+	if (uname(&u) < 0 || !(*k = kmod_for(ctx, u.release)))
+		return vfc_fail(ctx, EIO, NULL, "cannot read the module index of this kernel");
+	if (kmod_module_new_from_lookup(*k, "vfio-pci", &list) < 0 || !list)
+		return vfc_fail(ctx, ENOENT,
+				"install the kernel's modules package, or build it with CONFIG_VFIO_PCI",
+				"module vfio-pci not found for kernel %s", u.release);
+	*mod = kmod_module_get_module(list);
+	kmod_module_unref_list(list);
+	return *mod ? 0 : vfc_fail(ctx, ENOENT, NULL, "module vfio-pci not found");
+}
+
+/*
+ * libkmod would hand an "install" command of modprobe.d to system(3); vfioctl
+ * runs no shell, and skipping the command would defeat what the admin wrote.
+ * A blacklisted module (or dependency) is an admin's "not this one".
+ */
+static int check_module(struct vfc_ctx *ctx, struct kmod_ctx *k, struct kmod_module *m)
+{
+	struct kmod_list *one = NULL;
+	const char *name = kmod_module_get_name(m);
+	bool black = false;
+
+	if (kmod_module_get_install_commands(m))
+		return vfc_fail(ctx, EOPNOTSUPP,
+				"load it by hand with 'modprobe vfio-pci', then bind again",
+				"modprobe.d has an install command for %s, and vfioctl runs no commands",
+				name);
+	/* the filter takes a list; a lookup by the module's own name makes one */
+	if (kmod_module_new_from_lookup(k, name, &one) == 0 && one) {
+		black = blacklisted(k, one);
+		kmod_module_unref_list(one);
+	}
+	if (black)
+		return vfc_fail(ctx, EOPNOTSUPP,
+				"remove the 'blacklist' line from modprobe.d, or load it by hand with 'modprobe vfio-pci'",
+				"module %s is blacklisted", name);
+	return 0;
+}
+
+/* Every module vfio-pci needs that is not in the kernel yet, checked. */
+static int plan_modules(struct vfc_ctx *ctx, struct kmod_ctx *k, struct kmod_module *mod,
+			char *names, size_t len)
+{
+	struct kmod_list *deps = kmod_module_get_dependencies(mod), *l;
+	size_t used = 0;
+	int r = 0;
+
+	names[0] = '\0';
+	kmod_list_foreach(l, deps) {
+		struct kmod_module *m = kmod_module_get_module(l);
+
+		if (kmod_module_get_initstate(m) != KMOD_MODULE_LIVE &&
+		    kmod_module_get_initstate(m) != KMOD_MODULE_BUILTIN) {
+			r = check_module(ctx, k, m);
+			if (!r && used < len)
+				used += (size_t)snprintf(names + used, len - used, "%s ",
+							 kmod_module_get_name(m));
+		}
+		kmod_module_unref(m);
+		if (r)
+			break;
+	}
+	kmod_module_unref_list(deps);
+	if (!r)
+		r = check_module(ctx, k, mod);
+	if (!r && used < len)
+		snprintf(names + used, len - used, "%s", kmod_module_get_name(mod));
+	return r;
+}
+
+int vfc_vfio_pci_plan(struct vfc_ctx *ctx, char *names, size_t len)
+{
+	struct kmod_ctx *k;
+	struct kmod_module *mod;
+	int r = vfio_pci_module(ctx, &k, &mod);
+
+	if (r)
+		return r;
+	r = plan_modules(ctx, k, mod, names, len);
+	kmod_module_unref(mod);
+	return r;
+}
+
+int vfc_vfio_pci_load(struct vfc_ctx *ctx)
+{
+	struct kmod_ctx *k;
+	struct kmod_module *mod;
+	char names[256];
+	int r = vfio_pci_module(ctx, &k, &mod);
+
+	if (r)
+		return r;
+	r = plan_modules(ctx, k, mod, names, sizeof(names));
+	if (!r) {
+		/* IGNORE_COMMAND: checked above that there is none, and never system(3) */
+		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST_ALL |
+						    KMOD_PROBE_IGNORE_COMMAND,
+						    NULL, NULL, NULL, NULL);
+		if (r > 0)
+			r = vfc_fail(ctx, EOPNOTSUPP, "remove the 'blacklist' line from modprobe.d",
+				     "a module vfio-pci needs is blacklisted");
+		else if (r < 0)
+			r = vfc_fail(ctx, r, "see the kernel log (dmesg)", "loading %s", names);
+	}
+	kmod_module_unref(mod);
+	return r;
 }

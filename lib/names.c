@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -56,7 +57,17 @@ static struct pci_access *names_access(struct vfc_ctx *ctx)
 		/* keep every libpci read inside the sysroot */
 		if (vfc_path_root(ctx, p, "/sys/bus/pci") == 0)
 			pci_set_param(a, "sysfs.path", p);
-		if (vfc_path_root(ctx, p, "/usr/share/misc/pci.ids") == 0)
+		/* Debian's, Fedora's and upstream's places, in that order */
+		static const char *const ids[] = { "/usr/share/misc/pci.ids",
+			"/usr/share/hwdata/pci.ids", "/usr/share/pci.ids" };
+
+		size_t i = 0;
+
+		while (i + 1 < ARRAY_SIZE(ids) &&
+		       (vfc_path_root(ctx, p, ids[i]) || access(p, R_OK) < 0))
+			i++;
+		/* none there: still name one inside the sysroot, never the host's */
+		if (vfc_path_root(ctx, p, ids[i]) == 0)
 			pci_set_name_list_path(a, strdup(p), 1);
 	}
 	ctx->pacc = a;
@@ -77,8 +88,13 @@ void vfc_names_lookup(struct vfc_ctx *ctx, struct vfc_device *d)
 	jmp_buf env;
 	char *v = NULL, *dv = NULL, *c = NULL;
 
-	/* the host's udev hwdb knows nothing of a sysroot */
-	if (!vfc_is_live(ctx))
+	/*
+	 * The host's udev hwdb knows nothing of a sysroot; and without a hwdb.bin
+	 * libpci leaks a udev handle on every failed lookup, for no names.
+	 */
+	if (!vfc_is_live(ctx) || (access("/etc/udev/hwdb.bin", F_OK) &&
+				  access("/usr/lib/udev/hwdb.bin", F_OK) &&
+				  access("/lib/udev/hwdb.bin", F_OK)))
 		flags |= PCI_LOOKUP_NO_HWDB;
 	if (a && !ctx->pacc_failed) {
 		pci_escape = &env;
@@ -91,6 +107,14 @@ void vfc_names_lookup(struct vfc_ctx *ctx, struct vfc_device *d)
 			c = pci_lookup_name(a, d->class_name, sizeof(d->class_name),
 					    flags | PCI_LOOKUP_CLASS, d->class >> 8);
 		} else {
+			char *msg = pci_errbuf;
+			const char *root = vfc_sysroot(ctx);
+			size_t n = strlen(root);
+
+			/* libpci names the file with the sysroot and ends with "\n" */
+			if (!vfc_is_live(ctx) && (msg = strstr(pci_errbuf, root)))
+				memmove(msg, msg + n, strlen(msg + n) + 1);
+			pci_errbuf[strcspn(pci_errbuf, "\n")] = '\0';
 			vfc_log(ctx, LOG_WARNING, "pci.ids unusable, showing numbers: %s",
 				pci_errbuf);
 			ctx->pacc_failed = true;

@@ -288,3 +288,95 @@ int vfc_slurp(const char *path, char **out, size_t max)
 	*out = buf;
 	return 0;
 }
+
+/*
+ * A name the kernel gave us (a directory entry, a symlink's basename, a
+ * recorded driver): one path component, nothing that could climb or hide.
+ */
+bool vfc_name_ok(const char *name, size_t max)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n >= max || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c <= ' ' || c >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int vfc_path_pci_driver(struct vfc_ctx *ctx, vfc_path_t out, const char *driver,
+			const char *leaf)
+{
+	if (!vfc_name_ok(driver, 64) || !safe_leaf(leaf))
+		return -EINVAL;
+	return build(ctx, out, "/sys/bus/pci/drivers/%s%s%s", driver,
+		     leaf ? "/" : "", leaf ? leaf : "");
+}
+
+int vfc_path_state(struct vfc_ctx *ctx, vfc_path_t out, const struct vfc_bdf *bdf,
+		   const char *suffix)
+{
+	char b[VFC_BDF_STRLEN];
+
+	if (!bdf)
+		return build(ctx, out, "/run/vfioctl/devices");
+	if (suffix && (strchr(suffix, '/') || !safe_leaf(suffix)))
+		return -EINVAL;
+	vfc_bdf_format(bdf, b);
+	return build(ctx, out, "/run/vfioctl/devices/%s%s", b, suffix ? suffix : "");
+}
+
+int vfc_path_class(struct vfc_ctx *ctx, vfc_path_t out, const char *cls,
+		   const char *name, const char *leaf)
+{
+	if (!vfc_name_ok(cls, 32) || (name && !vfc_name_ok(name, 256)) ||
+	    !safe_leaf(leaf))
+		return -EINVAL;
+	return build(ctx, out, "/sys/class/%s%s%s%s%s", cls, name ? "/" : "",
+		     name ? name : "", leaf ? "/" : "", leaf ? leaf : "");
+}
+
+int vfc_path_proc_fd(struct vfc_ctx *ctx, vfc_path_t out, pid_t pid, int fd)
+{
+	if (pid <= 0 || fd < 0)
+		return -EINVAL;
+	return build(ctx, out, "/proc/%d/fd/%d", (int)pid, fd);
+}
+
+int vfc_path_dev_vfio_cdev(struct vfc_ctx *ctx, vfc_path_t out, unsigned int n)
+{
+	return build(ctx, out, "/dev/vfio/devices/vfio%u", n);
+}
+
+/*
+ * One write(2) of the whole value: sysfs attributes take a store in a single
+ * call. Regular files (a --sysroot tree) are truncated first so that the file
+ * shows the last value written, as the attribute would.
+ */
+int vfc_write_attr(struct vfc_ctx *ctx, const char *path, const char *value)
+{
+	size_t len = strlen(value);
+	ssize_t w;
+	int fd, flags = O_WRONLY | O_CLOEXEC | O_NOCTTY;
+
+	if (!vfc_is_live(ctx))
+		flags |= O_TRUNC;
+	fd = open(path, flags);
+	if (fd < 0)
+		return -errno;
+	do
+		w = write(fd, value, len);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		w = -errno;
+		close(fd);
+		return (int)w;
+	}
+	if (close(fd) < 0 && errno != EINTR)
+		return -errno;
+	return (size_t)w == len ? 0 : -EIO;
+}

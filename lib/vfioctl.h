@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -242,6 +243,7 @@ struct vfc_host {
 	size_t nhugepages;
 
 	/* the caller's own limits, from /proc/self */
+	bool memlock_known; /* false when /proc/self/limits had no usable row */
 	uint64_t memlock_soft, memlock_hard;
 	bool cap_ipc_lock;
 };
@@ -378,6 +380,105 @@ int vfc_check_device(struct vfc_ctx *ctx, const struct vfc_host *h,
 		     const struct vfc_bdf *bdf, struct vfc_check **out,
 		     size_t *n);
 const char *vfc_check_status_str(enum vfc_check_status s);
+
+
+/* ---- binding devices to vfio-pci and back (bind.c) ------------------------- */
+
+/*
+ * What a bind or unbind does, one step at a time, reported through the step
+ * callback before the step runs (with VFC_BIND_DRY_RUN instead of running it).
+ * Paths are as the system names them, without the sysroot.
+ */
+enum vfc_step_kind {
+	VFC_STEP_LOAD_MODULE,  /* path: the module; value: what gets inserted */
+	VFC_STEP_SAVE_STATE,   /* path: the state file; value: the record */
+	VFC_STEP_WRITE,        /* path: a sysfs attribute; value: what is written */
+	VFC_STEP_VERIFY,       /* path: the driver link; value: the driver expected */
+	VFC_STEP_WAIT,         /* path: the VFIO node waited for */
+	VFC_STEP_OWNER,        /* path: the VFIO node; value: "uid:gid mode" */
+	VFC_STEP_REMOVE_STATE, /* path: the state file */
+};
+
+struct vfc_step {
+	enum vfc_step_kind kind;
+	struct vfc_bdf bdf;
+	bool has_bdf;     /* false for steps of the whole run (module load) */
+	const char *path;
+	const char *value; /* NULL when the step has none */
+	bool rollback;    /* undoing a failed run */
+};
+
+typedef void (*vfc_step_fn)(void *data, const struct vfc_step *step);
+
+#define VFC_BIND_GROUP   (1u << 0) /* every endpoint of each device's IOMMU group */
+#define VFC_BIND_DRY_RUN (1u << 1) /* report the steps, change nothing */
+#define VFC_BIND_FORCE   (1u << 2) /* bind even what the safety checks refuse */
+#define VFC_BIND_OWNER   (1u << 3) /* give the group node to owner_uid:owner_gid */
+
+#define VFC_BIND_TIMEOUT_DEFAULT_MS 20000
+
+struct vfc_bind_opts {
+	unsigned int flags;
+	int timeout_ms;           /* wait for the VFIO node; 0: it must be there at once */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	vfc_step_fn step_fn;      /* may be NULL */
+	void *step_data;
+	/* Checked between steps: non-zero stops the run, and a bind is rolled back. */
+	const volatile sig_atomic_t *cancel;
+};
+
+enum vfc_bind_action {
+	VFC_ACT_NONE,    /* already where asked: nothing changed */
+	VFC_ACT_BOUND,   /* moved to vfio-pci */
+	VFC_ACT_UNBOUND, /* given back to its original driver */
+	VFC_ACT_PLANNED, /* dry run: would be moved */
+};
+
+struct vfc_bind_result {
+	struct vfc_bdf bdf;
+	int group;
+	enum vfc_bind_action action;
+	char driver_before[64]; /* "" when unbound */
+	char driver_after[64];
+	char node[32];          /* "/dev/vfio/N", "" when absent */
+	bool recorded;          /* a state file holds (bind) / held (unbind) the original */
+	bool owner_set;
+	bool group_viable;      /* the group, after the run */
+};
+
+/*
+ * Puts devices on vfio-pci: all or nothing. Every device is checked before
+ * the first change; any failure after it (or *opts->cancel) rolls back every
+ * device of the run to its original driver. Runs serialize on a lock under
+ * /run/vfioctl. *res gets one row per device (malloc'd; free() it).
+ *
+ * Fails with -EBUSY and vfc_errflags() & VFC_ERR_REFUSED when a safety check
+ * refuses a device (VFC_BIND_FORCE overrides), and sets VFC_ERR_ROLLED_BACK
+ * when a failure was undone.
+ */
+int vfc_bind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_t n,
+	     const struct vfc_bind_opts *opts, struct vfc_bind_result **res,
+	     size_t *nres);
+
+/*
+ * Gives devices back: to the driver recorded at bind time, or the kernel's
+ * default match when nothing was recorded; driver_override restored, record
+ * removed. Refuses (VFC_ERR_REFUSED) a device that a process holds open
+ * through VFIO: the kernel would block until it lets go. A device that fails
+ * keeps its record so that a second run can finish the job.
+ */
+int vfc_unbind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_t n,
+	       const struct vfc_bind_opts *opts, struct vfc_bind_result **res,
+	       size_t *nres);
+
+const char *vfc_bind_action_str(enum vfc_bind_action a);
+
+#define VFC_ERR_REFUSED     (1u << 0) /* a safety check said no; nothing changed */
+#define VFC_ERR_ROLLED_BACK (1u << 1) /* changes were made and undone */
+#define VFC_ERR_CANCELLED   (1u << 2) /* *opts->cancel stopped the run */
+/* Flags qualifying the last failure (0 when none applies). */
+unsigned int vfc_errflags(const struct vfc_ctx *ctx);
 
 /* ---- IOMMU backends -------------------------------------------------------- */
 /*

@@ -32,6 +32,5 @@ R=badids
 }
 
 @test "the pci.ids warning: the path as the system names it, one line" {
-	skip "BUG: the warning shows the sysroot's path to pci.ids and ends with an empty line"
 	expect $R list 0 list
 }

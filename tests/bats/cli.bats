@@ -77,10 +77,12 @@ commands() {
 	has_line "$output" '\[BDF\.\.\.\]'
 }
 
-@test "no command: usage, exit 2" {
+@test "no command: a usage error on stderr, exit 2" {
 	vfc
 	status_is 2
-	has_line "$output" '^Usage:'
+	[ -z "$output" ]
+	has_line "$stderr" 'no command given' stderr
+	has_line "$stderr" "Try 'vfioctl --help'" stderr
 }
 
 @test "a misspelt command: exit 2 and 'did you mean'" {

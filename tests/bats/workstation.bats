@@ -170,7 +170,6 @@ R=workstation
 }
 
 @test "check a bridge: no advice to bind it to vfio-pci" {
-	skip "BUG: check on a PCI bridge (pcieport) hints 'bind it to vfio-pci', which refuses bridges"
 	vfc_root $R check -J 00:1d.0
 	status_is 0
 	json_has 'all(.checks[] | select(.device == "0000:00:1d.0"); (.hint // "") | contains("vfio-pci") | not)'

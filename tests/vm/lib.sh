@@ -79,9 +79,12 @@ key_of() { sha256sum | cut -c1-12; }
 # Hash of the files under tests/vm that end up inside a cached artefact.
 files_key() { (cd "$VM_DIR" && find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | key_of; }
 
-# Cache-wide lock: prepare holds it exclusively, a running guest holds it shared.
-cache_lock() {
+# Two locks in the cache. build.lock: one prepare at a time builds or refreshes anything.
+# lock: every running guest holds it shared; prepare removes old artefacts only when it can
+# take it exclusively at once, so a long test run never makes another prepare wait.
+cache_lock() { # file flock-options...
 	mkdir -p "$CACHE"
-	exec {LOCK_FD}>"$CACHE/lock"
-	flock "$1" "$LOCK_FD"
+	exec {LOCK_FD}>"$CACHE/$1"
+	shift
+	flock "$@" "$LOCK_FD"
 }

@@ -1,0 +1,391 @@
+#!/usr/bin/env bats
+# vfioctl bind/unbind on a real kernel: round trips, refusals of devices the
+# guest uses, --group, --owner, and a rollback after every failure we can
+# cause. Each test leaves the devices as it found them (teardown checks).
+
+load helpers
+
+NIC=0000:00:05.0
+NVME=0000:00:06.0
+BR_A=0000:01:01.0
+BR_B=0000:01:02.0
+
+driver_of() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/driver") || { echo -; return 0; }
+	echo "${l##*/}"
+}
+override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
+group_of() { local l; l=$(readlink "/sys/bus/pci/devices/$1/iommu_group"); echo "${l##*/}"; }
+netif_of() { local n=(/sys/bus/pci/devices/$1/net/*); [[ -e ${n[0]} ]] && echo "${n[0]##*/}"; }
+
+# Waits up to 10 s for a condition (devices come back asynchronously: the NIC's
+# interface, the NVMe namespace).
+eventually() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# The first edu on the root bus with no driver, distinct per test number so
+# that a test that fails does not poison the next.
+free_edu() {
+	local bdf
+	for bdf in $(edus); do
+		[[ $bdf == 0000:01:* || $(driver_of "$bdf") != - ]] && continue
+		echo "$bdf"
+		return 0
+	done
+	return 1
+}
+
+setup() {
+	command -v vfioctl >/dev/null || skip "vfioctl is not installed in the guest"
+	[[ -d /sys/kernel/iommu_groups ]] || skip "not in the rig's guest (no IOMMU groups)"
+	[[ $(id -u) -eq 0 ]] || skip "binding needs root"
+	NIC_DRIVER=$(driver_of $NIC)
+	NVME_DRIVER=$(driver_of $NVME)
+}
+
+# Whatever a test did, the guest goes back: devices on vfio-pci are given back
+# (by record), udev runs, nothing stays mounted or blacklisted.
+teardown() {
+	udev_thaw
+	mountpoint -q /sys/bus/pci/drivers_probe && umount /sys/bus/pci/drivers_probe
+	mountpoint -q /mnt && umount /mnt
+	rm -f /etc/modprobe.d/zz-vfioctl-test.conf
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[[ $(driver_of "${d##*/}") == vfio-pci || -e /run/vfioctl/devices/${d##*/} ]] &&
+			vfioctl unbind "${d##*/}" >/dev/null 2>&1
+	done
+	for d in $BR_B; do
+		if [[ $(driver_of $d) == uio_pci_generic ]]; then
+			echo > "/sys/bus/pci/devices/$d/driver_override"
+			echo $d > /sys/bus/pci/drivers/uio_pci_generic/unbind
+		fi
+	done
+	return 0
+}
+
+# ---- round trips ---------------------------------------------------------------
+
+@test "edu: bind, a node appears; unbind, everything is as before" {
+	dev=$(free_edu)
+	g=$(group_of "$dev")
+	run vfioctl bind -J "$dev"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.bind[0] | [.action, .from, .to, .node, .viable]' <<<"$output")" = \
+		"[\"bound\",null,\"vfio-pci\",\"/dev/vfio/$g\",true]" ]
+	[ "$(driver_of "$dev")" = vfio-pci ]
+	[ "$(override_of "$dev")" = vfio-pci ]
+	[ -c "/dev/vfio/$g" ]
+	grep -qx 'driver=' "/run/vfioctl/devices/$dev"
+	run vfioctl unbind -r -n "$dev"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$dev $g vfio-pci  restored" ]
+	[ "$(driver_of "$dev")" = - ]
+	[ "$(override_of "$dev")" = "(null)" ]
+	[ ! -e "/dev/vfio/$g" ]
+	[ ! -e "/run/vfioctl/devices/$dev" ]
+}
+
+@test "binding twice is one bind; unbinding twice is one unbind" {
+	dev=$(free_edu)
+	vfioctl bind "$dev" >/dev/null
+	run vfioctl bind -r -n -o ACTION "$dev"
+	[ "$status" -eq 0 ]
+	[ "$output" = unchanged ]
+	vfioctl unbind "$dev" >/dev/null
+	run vfioctl unbind -r -n -o ACTION "$dev"
+	[ "$status" -eq 0 ]
+	[ "$output" = unchanged ]
+}
+
+@test "e1000e: bind takes the NIC from its driver, unbind gives it back with its interface" {
+	[ "$NIC_DRIVER" = e1000e ]
+	[ -n "$(netif_of $NIC)" ]
+	run vfioctl bind -r -n -o FROM,TO,ACTION $NIC
+	[ "$status" -eq 0 ]
+	[ "$output" = "e1000e vfio-pci bound" ]
+	[ -z "$(netif_of $NIC)" ]
+	grep -qx 'driver=e1000e' /run/vfioctl/devices/$NIC
+	run vfioctl unbind -r -n -o FROM,TO,ACTION $NIC
+	[ "$status" -eq 0 ]
+	[ "$output" = "vfio-pci e1000e restored" ]
+	[ "$(override_of $NIC)" = "(null)" ]
+	eventually test -n "$(netif_of $NIC)"
+}
+
+@test "a device on vfio-pci with no record goes back to the kernel's own choice" {
+	# bound behind vfioctl's back, as another tool would
+	modprobe vfio-pci
+	echo vfio-pci >/sys/bus/pci/devices/$NIC/driver_override
+	echo $NIC >/sys/bus/pci/devices/$NIC/driver/unbind
+	echo $NIC >/sys/bus/pci/drivers_probe
+	[ "$(driver_of $NIC)" = vfio-pci ]
+	run vfioctl unbind -r -n -o TO,RECORD $NIC
+	[ "$status" -eq 0 ]
+	[ "$output" = "e1000e no" ]
+	[ "$(override_of $NIC)" = "(null)" ]
+}
+
+@test "nvme: round trip, the namespace comes back" {
+	[ "$NVME_DRIVER" = nvme ]
+	run vfioctl bind $NVME
+	[ "$status" -eq 0 ]
+	[ ! -e /dev/nvme0n1 ]
+	run vfioctl unbind -r -n -o TO $NVME
+	[ "$status" -eq 0 ]
+	[ "$output" = nvme ]
+	eventually test -b /dev/nvme0n1
+}
+
+# ---- refusals ------------------------------------------------------------------
+
+@test "a NIC with an address and a route is refused without --force" {
+	ifc=$(netif_of $NIC)
+	ip addr add 192.0.2.1/24 dev "$ifc"
+	ip link set "$ifc" up
+	run vfioctl bind $NIC
+	ip addr flush dev "$ifc"
+	ip link set "$ifc" down
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"refusing to bind $NIC: network interface $ifc is up with address 192.0.2.1"* ]]
+	[[ "$output" == *"(--force binds it anyway)"* ]]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ ! -e /run/vfioctl/devices/$NIC ]
+}
+
+@test "--force takes the configured NIC anyway, and unbind gives it back" {
+	ifc=$(netif_of $NIC)
+	ip addr add 192.0.2.1/24 dev "$ifc"
+	ip link set "$ifc" up
+	run vfioctl bind --force $NIC
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $NIC)" = vfio-pci ]
+	run vfioctl unbind $NIC
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $NIC)" = e1000e ]
+}
+
+@test "an NVMe drive with a mounted filesystem is refused" {
+	eventually test -b /dev/nvme0n1
+	mkfs.ext4 -q -F /dev/nvme0n1
+	mount /dev/nvme0n1 /mnt
+	run vfioctl bind $NVME
+	umount /mnt
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"refusing to bind $NVME: nvme0n1 is mounted on /mnt"* ]]
+	[ "$(driver_of $NVME)" = nvme ]
+}
+
+@test "unbind refuses a group a process holds open, and names it" {
+	dev=$(free_edu)
+	g=$(group_of "$dev")
+	vfioctl bind "$dev" >/dev/null
+	bash -c "exec 3<>/dev/vfio/$g && exec sleep 60" &
+	holder=$!
+	eventually test -e "/proc/$holder/fd/3"
+	run vfioctl unbind "$dev"
+	kill $holder
+	wait $holder || true
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"refusing to unbind $dev: /dev/vfio/$g is open in sleep[$holder]"* ]]
+	[ "$(driver_of "$dev")" = vfio-pci ]
+	run vfioctl unbind "$dev"
+	[ "$status" -eq 0 ]
+}
+
+# ---- groups --------------------------------------------------------------------
+
+@test "bridge pair: --group binds both edu and the group becomes viable" {
+	g=$(group_of $BR_A)
+	run vfioctl bind --group -r -n -o DEVICE,TO,VIABLE $BR_A
+	[ "$status" -eq 0 ]
+	[ "$output" = "$BR_A vfio-pci yes"$'\n'"$BR_B vfio-pci yes" ]
+	[ "$(vfioctl group -r -n -o VIABLE "$g")" = yes ]
+	[ -c "/dev/vfio/$g" ]
+	run vfioctl unbind --group $BR_B
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $BR_A)" = - ] && [ "$(driver_of $BR_B)" = - ]
+}
+
+@test "bridge pair: binding one member while the other is on a host driver warns" {
+	modprobe uio_pci_generic
+	echo uio_pci_generic >/sys/bus/pci/devices/$BR_B/driver_override
+	echo $BR_B >/sys/bus/pci/drivers_probe
+	[ "$(driver_of $BR_B)" = uio_pci_generic ]
+	run vfioctl bind -r -n -o DEVICE,VIABLE $BR_A
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: IOMMU group $(group_of $BR_A) is not viable: $BR_B (bound to uio_pci_generic); bind it too (or use --group)"* ]]
+	[[ "$output" == *"$BR_A no"* ]]
+	# --group finishes the job, and unbind --group puts uio_pci_generic back
+	run vfioctl bind --group -r -n -o DEVICE,FROM,VIABLE $BR_A
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$BR_B uio_pci_generic yes"* ]]
+	run vfioctl unbind --group $BR_A
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $BR_B)" = uio_pci_generic ]
+	[ "$(override_of $BR_B)" = uio_pci_generic ]
+}
+
+# ---- --owner -------------------------------------------------------------------
+
+@test "--owner lets an unprivileged user open the group node, only that user" {
+	dev=$(free_edu)
+	g=$(group_of "$dev")
+	vfioctl bind "$dev" >/dev/null
+	# root's node: nobody may not open it
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "exec 3<>/dev/vfio/$g"
+	[ "$status" -ne 0 ]
+	run vfioctl bind --owner nobody:nogroup -r -n -o ACTION,OWNER "$dev"
+	[ "$status" -eq 0 ]
+	[ "$output" = "unchanged yes" ]
+	[ "$(stat -c '%U:%G %a' "/dev/vfio/$g")" = "nobody:nogroup 660" ]
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "exec 3<>/dev/vfio/$g && echo opened"
+	[ "$status" -eq 0 ]
+	[ "$output" = opened ]
+}
+
+@test "--owner on a fresh bind is applied after udev has set up the node" {
+	dev=$(free_edu)
+	g=$(group_of "$dev")
+	run vfioctl bind --owner nobody "$dev"
+	[ "$status" -eq 0 ]
+	udevadm settle
+	[ "$(stat -c '%U %a' "/dev/vfio/$g")" = "nobody 660" ]
+}
+
+# ---- failures roll back -------------------------------------------------------
+
+@test "--timeout 0: the node cannot be there yet, the NIC goes back to e1000e" {
+	[ -e /run/udev/control ] || skip "needs udevd (the node itself appears at once)"
+	run vfioctl bind --timeout 0 $NIC
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"did not appear within 0 s"* ]]
+	[[ "$output" == *"rolled back: every device is on its original driver again"* ]]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(override_of $NIC)" = "(null)" ]
+	[ ! -e /run/vfioctl/devices/$NIC ]
+	eventually test -n "$(netif_of $NIC)"
+}
+
+# udevd's main process: stopped, it announces no event, so a bind waits for
+# the node for as long as the test wants (the node itself is devtmpfs's).
+udevd_pid() { systemctl show -p MainPID --value systemd-udevd.service; }
+udev_freeze() { kill -STOP "$(udevd_pid)"; }
+udev_thaw() { kill -CONT "$(udevd_pid)" 2>/dev/null || true; }
+
+# Starts a bind that cannot finish and waits until it is waiting for the node.
+stuck_bind() {
+	[ -e /run/udev/control ] || skip "needs udevd"
+	udev_freeze
+	vfioctl bind -v "$@" 2>"$BATS_TEST_TMPDIR/bind.err" &
+	BIND_PID=$!
+	eventually grep -q "^vfioctl: wait " "$BATS_TEST_TMPDIR/bind.err"
+}
+
+@test "SIGINT while waiting for the node: rolled back, then killed by the signal" {
+	stuck_bind $NIC
+	kill -INT $BIND_PID
+	rc=0
+	wait $BIND_PID || rc=$?
+	udev_thaw
+	[ "$rc" -eq 130 ]
+	grep -q "rollback: write /sys/bus/pci/drivers/e1000e/bind $NIC" "$BATS_TEST_TMPDIR/bind.err"
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(override_of $NIC)" = "(null)" ]
+	[ ! -e /run/vfioctl/devices/$NIC ]
+}
+
+@test "SIGTERM rolls back every device of the run" {
+	dev=$(free_edu)
+	stuck_bind "$dev" $NIC
+	kill -TERM $BIND_PID
+	rc=0
+	wait $BIND_PID || rc=$?
+	udev_thaw
+	[ "$rc" -eq 143 ]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(driver_of "$dev")" = - ]
+	[ -z "$(ls -A /run/vfioctl/devices)" ]
+}
+
+@test "killed with SIGKILL mid-bind: the record lets unbind finish the job" {
+	stuck_bind $NIC
+	kill -KILL $BIND_PID
+	wait $BIND_PID || true
+	udev_thaw
+	grep -qx driver=e1000e /run/vfioctl/devices/$NIC
+	run vfioctl unbind -r -n -o TO $NIC
+	[ "$status" -eq 0 ]
+	[ "$output" = e1000e ]
+}
+
+@test "a probe that does nothing (drivers_probe bind-mounted to /dev/null) rolls back" {
+	mount --bind /dev/null /sys/bus/pci/drivers_probe
+	run vfioctl bind $NIC
+	umount /sys/bus/pci/drivers_probe
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"$NIC: vfio-pci did not take the device (its driver is none)"* ]]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(override_of $NIC)" = "(null)" ]
+}
+
+# vfio-pci must be out of the kernel for the module tests
+unload_vfio_pci() {
+	local d
+	for d in /sys/bus/pci/drivers/vfio-pci/0000:*; do
+		[[ -e $d ]] && vfioctl unbind "${d##*/}" >/dev/null
+	done
+	modprobe -r vfio_pci 2>/dev/null || true
+	[ ! -e /sys/bus/pci/drivers/vfio-pci ] || skip "vfio-pci cannot be unloaded here"
+}
+
+@test "a blacklisted vfio-pci is an error that changes nothing" {
+	unload_vfio_pci
+	dev=$(free_edu)
+	echo "blacklist vfio_pci" >/etc/modprobe.d/zz-vfioctl-test.conf
+	run vfioctl bind "$dev"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"module vfio_pci is blacklisted"* ]]
+	[ ! -e /sys/bus/pci/drivers/vfio-pci ]
+	[ "$(override_of "$dev")" = "(null)" ]
+	[ ! -e "/run/vfioctl/devices/$dev" ]
+}
+
+@test "an install command for vfio-pci is not run" {
+	unload_vfio_pci
+	dev=$(free_edu)
+	echo "install vfio_pci /bin/touch /tmp/vfioctl-ran-it" >/etc/modprobe.d/zz-vfioctl-test.conf
+	run vfioctl bind "$dev"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"modprobe.d has an install command for vfio_pci, and vfioctl runs no commands"* ]]
+	[ ! -e /tmp/vfioctl-ran-it ]
+}
+
+@test "bind loads vfio-pci and its dependencies through libkmod" {
+	unload_vfio_pci
+	dev=$(free_edu)
+	run vfioctl bind "$dev"
+	[ "$status" -eq 0 ]
+	[ -d /sys/module/vfio_pci ]
+	[ "$(driver_of "$dev")" = vfio-pci ]
+}
+
+# ---- concurrency ---------------------------------------------------------------
+
+@test "two runs binding the same device at once: one binds, the other finds it done" {
+	dev=$(free_edu)
+	vfioctl bind -r -n -o ACTION "$dev" >"$BATS_TEST_TMPDIR/a" 2>&1 &
+	a=$!
+	vfioctl bind -r -n -o ACTION "$dev" >"$BATS_TEST_TMPDIR/b" 2>&1 &
+	b=$!
+	wait $a && wait $b
+	[ "$(sort "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | grep -v waiting | tr '\n' ' ')" = "bound unchanged " ]
+	grep -qx 'driver=' "/run/vfioctl/devices/$dev"
+}
