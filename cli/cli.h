@@ -19,6 +19,9 @@ enum {
 	EXIT_PERM = 5,       /* permission denied */
 	EXIT_REFUSED = 6,    /* bind/unbind: refused for safety, nothing changed */
 	EXIT_ROLLED_BACK = 7,/* bind: failed after changing the system; all undone */
+	EXIT_UNSUPPORTED = 8,/* the kernel or backend cannot do what was asked */
+	EXIT_LIMIT = 9,      /* a resource limit stopped it: RLIMIT_MEMLOCK,
+			      * dma_entry_limit, the hugepage pool */
 };
 
 struct cmd {
@@ -29,7 +32,7 @@ struct cmd {
 };
 
 extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_bind,
-	cmd_unbind;
+	cmd_unbind, cmd_container, cmd_map;
 
 extern const char *program_name;
 

@@ -19,6 +19,8 @@ static const struct cmd *const commands[] = {
 	&cmd_memlock,
 	&cmd_bind,
 	&cmd_unbind,
+	&cmd_container,
+	&cmd_map,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

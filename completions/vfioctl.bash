@@ -146,6 +146,23 @@ _vfioctl_groups()
     _vfioctl_add "${REPLY[@]}"
 }
 
+# map --backing: the memory sources, and a path after file:.
+_vfioctl_backing()
+{
+    if [[ $cur == file:* ]]; then
+        local f
+        while IFS= read -r f; do
+            COMPREPLY+=("file:$f")
+        done < <(compgen -f -- "${cur#file:}")
+        compopt -o nospace
+        return
+    fi
+    _vfioctl_add auto anon thp hugetlb hugetlb:2M hugetlb:1G memfd memfd:hugetlb \
+        memfd:hugetlb:2M memfd:hugetlb:1G file:
+    [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == file: ]] && compopt -o nospace
+    return 0
+}
+
 # The argument of an option, by the option or by the name of its argument.
 _vfioctl_optarg()
 {
@@ -153,7 +170,11 @@ _vfioctl_optarg()
     local -a REPLY
     case $opt in
     --backend) _vfioctl_add type1 iommufd; return ;;
-    --user) mapfile -t COMPREPLY < <(compgen -u -- "$cur"); return ;;
+    --user | --as-user) mapfile -t COMPREPLY < <(compgen -u -- "$cur"); return ;;
+    --backing) _vfioctl_backing; return ;;
+    --mode) _vfioctl_add pin no-pin iopf; return ;;
+    --populate) _vfioctl_add none; return ;;
+    --iova | --bar-iova) _vfioctl_add auto; return ;;
     --owner)
         # USER, or USER:GROUP once the colon is typed
         if [[ $cur == *:* ]]; then
@@ -166,6 +187,7 @@ _vfioctl_optarg()
     --timeout) return ;;
     esac
     case $arg in
+    BDF) _vfioctl_bdfs "$root" ;;
     DIR) _filedir -d ;;
     FILE) _filedir ;;
     LIST) _vfioctl_columns "$prog" "$cmd" ;;

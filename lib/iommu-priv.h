@@ -46,7 +46,12 @@ struct vfc_iommu {
 	size_t nmaps;
 	struct vfc_vdev **devs;
 	size_t ndevs;
+	/* the last map/unmap ioctl alone, timed by the backend around the call */
+	uint64_t last_ns;
 };
+
+/* CLOCK_MONOTONIC in nanoseconds, for the backends' ioctl timing. */
+uint64_t vfc_now_ns(void);
 
 extern const struct vfc_iommu_ops vfc_iommu_type1_ops;
 

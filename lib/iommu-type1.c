@@ -20,6 +20,15 @@
 
 #include "iommu-priv.h"
 
+/* The 2024 "MMIO don't pin" proposal (never merged): carried here so that a
+ * kernel with the patch can be used whatever headers vfioctl was built with. */
+#ifndef VFIO_DMA_MAP_MMIO_DONT_PIN
+#define VFIO_DMA_MAP_MMIO_DONT_PIN 11
+#endif
+#ifndef VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN
+#define VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN (1 << 3)
+#endif
+
 struct t1_group {
 	unsigned int id;
 	int fd;
@@ -331,6 +340,18 @@ static int t1_add_group(struct vfc_iommu *io, unsigned int group)
 
 /* ---- info ---- */
 
+/* Asked after SET_IOMMU, so the answers are the chosen IOMMU's own (DMA_CC
+ * depends on the domains of the groups attached so far). */
+static uint64_t probe_extensions(int container)
+{
+	uint64_t ext = 0;
+
+	for (unsigned int n = 1; n <= VFC_EXT_MAX; n++)
+		if (ioctl(container, VFIO_CHECK_EXTENSION, n) > 0)
+			ext |= 1ULL << n;
+	return ext;
+}
+
 static int no_group_yet(struct vfc_iommu *io)
 {
 	return vfc_fail(io->ctx, ENODEV, "add an IOMMU group first",
@@ -366,6 +387,7 @@ static int t1_info(struct vfc_iommu *io, struct vfc_iommu_info *out)
 	out->backend = VFC_BACKEND_TYPE1;
 	out->model = t->model == VFIO_TYPE1v2_IOMMU ? "type1v2" : "type1";
 	out->unmap_all = t->unmap_all;
+	out->extensions = probe_extensions(t->container);
 	return 0;
 }
 
@@ -457,11 +479,24 @@ static int t1_dma_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 		.iova = iova,
 		.size = size,
 	};
+	uint64_t t0;
+	int r;
 
 	if (!t->iommu_set)
 		return no_group_yet(io);
-	if (ioctl(t->container, VFIO_IOMMU_MAP_DMA, &m))
-		return map_failed(io, errno, vaddr, iova, size);
+	if (flags & VFC_MAP_NO_PIN) {
+		if (ioctl(t->container, VFIO_CHECK_EXTENSION, VFIO_DMA_MAP_MMIO_DONT_PIN) <= 0)
+			return vfc_fail(io->ctx, EOPNOTSUPP,
+					"map the BAR's mmap without it: the pfnmap path pins nothing either",
+					"this kernel has no VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN (extension %d)",
+					VFIO_DMA_MAP_MMIO_DONT_PIN);
+		m.flags |= VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN;
+	}
+	t0 = vfc_now_ns();
+	r = ioctl(t->container, VFIO_IOMMU_MAP_DMA, &m) ? errno : 0;
+	io->last_ns = vfc_now_ns() - t0;
+	if (r)
+		return map_failed(io, r, vaddr, iova, size);
 	return 0;
 }
 
@@ -472,13 +507,18 @@ static int t1_dma_unmap(struct vfc_iommu *io, uint64_t iova, uint64_t size,
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u), .iova = iova, .size = size,
 	};
+	uint64_t t0;
+	int r;
 
 	*unmapped = 0;
 	if (!t->iommu_set)
 		return no_group_yet(io);
-	if (ioctl(t->container, VFIO_IOMMU_UNMAP_DMA, &u))
-		return vfc_fail(io->ctx, errno,
-				errno == EINVAL ? "unmap whole mappings, page-aligned" : NULL,
+	t0 = vfc_now_ns();
+	r = ioctl(t->container, VFIO_IOMMU_UNMAP_DMA, &u) ? errno : 0;
+	io->last_ns = vfc_now_ns() - t0;
+	if (r)
+		return vfc_fail(io->ctx, r,
+				r == EINVAL ? "unmap whole mappings, page-aligned" : NULL,
 				"unmapping IOVA 0x%" PRIx64 " size 0x%" PRIx64, iova, size);
 	*unmapped = u.size;
 	return 0;

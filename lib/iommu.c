@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "iommu-priv.h"
 
@@ -27,6 +28,33 @@ VFC_EXPORT const char *vfc_backend_str(enum vfc_backend b)
 	if ((size_t)b >= ARRAY_SIZE(backends))
 		return "unknown";
 	return backends[b].name;
+}
+
+VFC_EXPORT const char *vfc_iommu_ext_name(unsigned int ext)
+{
+	static const char *const names[] = {
+		[VFC_EXT_TYPE1] = "type1",
+		[VFC_EXT_SPAPR_TCE] = "spapr_tce",
+		[VFC_EXT_TYPE1v2] = "type1v2",
+		[VFC_EXT_DMA_CC] = "dma_cc",
+		[VFC_EXT_EEH] = "eeh",
+		[VFC_EXT_TYPE1_NESTING] = "type1_nesting",
+		[VFC_EXT_SPAPR_TCE_v2] = "spapr_tce_v2",
+		[VFC_EXT_NOIOMMU] = "noiommu",
+		[VFC_EXT_UNMAP_ALL] = "unmap_all",
+		[VFC_EXT_UPDATE_VADDR] = "update_vaddr",
+		[VFC_EXT_MMIO_DONT_PIN] = "mmio_dont_pin",
+	};
+
+	return ext < ARRAY_SIZE(names) ? names[ext] : NULL;
+}
+
+uint64_t vfc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 VFC_EXPORT void vfc_iommu_info_clear(struct vfc_iommu_info *info)
@@ -150,6 +178,93 @@ VFC_EXPORT int vfc_iommu_check_map(const struct vfc_iommu_info *info,
 	return 0;
 }
 
+/* ---- where a new mapping can go (pure) ---- */
+
+VFC_EXPORT uint64_t vfc_iova_align(uint64_t pgsizes, uint64_t size)
+{
+	uint64_t best = 0;
+
+	for (int b = 0; b < 64; b++) {
+		uint64_t pg = 1ULL << b;
+
+		if ((pgsizes & pg) && pg <= size)
+			best = pg;
+	}
+	return best ? best : min_pgsize(pgsizes);
+}
+
+/* Rounds v up to a multiple of align (a power of two); false on overflow. */
+static bool align_up(uint64_t v, uint64_t align, uint64_t *out)
+{
+	if (v > UINT64_MAX - (align - 1))
+		return false;
+	*out = (v + align - 1) & ~(align - 1);
+	return true;
+}
+
+/* Index of the first busy mapping that ends at or after addr. */
+static size_t first_ending_after(const struct vfc_mapping *busy, size_t n,
+				 uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	/* sorted and disjoint: their last bytes are sorted too */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (last_byte(busy[mid].iova, busy[mid].size) < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The lowest fit inside [first, last], or false. */
+static bool place_in(const struct vfc_mapping *busy, size_t nbusy, uint64_t size,
+		     uint64_t align, uint64_t first, uint64_t last, uint64_t *iova)
+{
+	uint64_t cand;
+
+	if (!align_up(first, align, &cand))
+		return false;
+	while (cand <= last && last - cand >= size - 1) {
+		size_t i = first_ending_after(busy, nbusy, cand);
+		uint64_t end;
+
+		if (i == nbusy || busy[i].iova > cand + size - 1) {
+			*iova = cand;
+			return true;
+		}
+		end = last_byte(busy[i].iova, busy[i].size);
+		if (end == UINT64_MAX || !align_up(end + 1, align, &cand))
+			return false;
+	}
+	return false;
+}
+
+VFC_EXPORT int vfc_iova_place(const struct vfc_iommu_info *info,
+			      const struct vfc_mapping *busy, size_t nbusy,
+			      uint64_t size, uint64_t from, uint64_t *iova)
+{
+	uint64_t align = vfc_iova_align(info->pgsizes, size);
+
+	if (size == 0)
+		return -EINVAL;
+	if (!info->ranges) /* a kernel that does not say: all of it */
+		return place_in(busy, nbusy, size, align, from, UINT64_MAX, iova) ? 0 : -ENOSPC;
+	for (size_t i = 0; i < info->nranges; i++) {
+		const struct vfc_iova_range *r = &info->ranges[i];
+
+		if (r->end < from)
+			continue;
+		if (place_in(busy, nbusy, size, align, r->start > from ? r->start : from,
+			     r->end, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
 /* ---- the handle ---- */
 
 VFC_EXPORT int vfc_iommu_open(struct vfc_ctx *ctx, enum vfc_backend backend,
@@ -257,6 +372,11 @@ VFC_EXPORT const struct vfc_mapping *vfc_iommu_mappings(const struct vfc_iommu *
 	return io->maps;
 }
 
+VFC_EXPORT uint64_t vfc_iommu_last_ns(const struct vfc_iommu *io)
+{
+	return io->last_ns;
+}
+
 static int refuse_overlap(struct vfc_iommu *io, uint64_t iova, uint64_t size)
 {
 	ssize_t i = vfc_maps_find_overlap(io->maps, io->nmaps, iova, size);
@@ -279,7 +399,8 @@ VFC_EXPORT int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 
 	if (!io->ops->dma_map)
 		return unsupported(io, "map DMA");
-	if (!(flags & VFC_MAP_RW) || (flags & ~VFC_MAP_RW))
+	io->last_ns = 0;
+	if (!(flags & VFC_MAP_RW) || (flags & ~(VFC_MAP_RW | VFC_MAP_NO_PIN)))
 		return vfc_fail(io->ctx, EINVAL, "use VFC_MAP_READ and/or VFC_MAP_WRITE",
 				"invalid map flags 0x%x", flags);
 	if (size == 0 || iova + size - 1 < iova)
@@ -307,6 +428,7 @@ VFC_EXPORT int vfc_iommu_unmap(struct vfc_iommu *io, uint64_t iova,
 	size_t count, split;
 	int r;
 
+	io->last_ns = 0;
 	if (!io->ops->dma_unmap)
 		return unsupported(io, "unmap DMA");
 	if (size == 0 || iova + size - 1 < iova)

@@ -103,6 +103,30 @@ static void read_unit(struct vfc_ctx *ctx, struct vfc_memlock_proc *p)
 	free(text);
 }
 
+VFC_EXPORT int vfc_proc_status_read(struct vfc_ctx *ctx, pid_t pid,
+				    struct vfc_proc_status *out)
+{
+	char *text = NULL;
+	vfc_path_t path;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->vm_lck_kb = out->vm_pin_kb = -1;
+	if (vfc_path_proc(ctx, path, pid, "status"))
+		return vfc_fail(ctx, ENAMETOOLONG, NULL, "path too long");
+	r = vfc_slurp(path, &text, 1 << 16);
+	if (r == -ENOENT)
+		return vfc_fail(ctx, ESRCH, NULL, "no process %d", (int)pid);
+	if (r)
+		return vfc_fail(ctx, r, NULL, "reading %s", vfc_path_strip(ctx, path));
+	r = vfc_proc_status_parse(text, out);
+	free(text);
+	if (r)
+		return vfc_fail(ctx, r, "the proc tree is damaged", "malformed %s",
+				vfc_path_strip(ctx, path));
+	return 0;
+}
+
 static int read_proc(struct vfc_ctx *ctx, pid_t pid, struct vfc_memlock_proc *p)
 {
 	struct vfc_proc_status st;
@@ -113,21 +137,18 @@ static int read_proc(struct vfc_ctx *ctx, pid_t pid, struct vfc_memlock_proc *p)
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
+	r = vfc_proc_status_read(ctx, pid, &st);
+	if (r)
+		return r;
 	if (vfc_path_proc(ctx, path, pid, "status"))
 		return -ENAMETOOLONG;
-	r = vfc_slurp(path, &text, 1 << 16);
-	if (r)
-		return r == -ENOENT ? -ESRCH : r;
-	r = vfc_proc_status_parse(text, &st);
-	free(text);
-	if (r)
-		return vfc_fail(ctx, r, "the proc tree is damaged", "malformed %s",
-				vfc_path_strip(ctx, path));
 	snprintf(p->comm, sizeof(p->comm), "%s", st.name);
 	p->vm_lck_kb = st.vm_lck_kb;
 	p->vm_pin_kb = st.vm_pin_kb;
 	p->cap_ipc_lock = st.have_cap_eff && (st.cap_eff & (1ULL << CAP_IPC_LOCK_BIT));
-	if (stat(path, &sb) == 0)
+	if (st.have_uid)
+		p->uid = st.uid;
+	else if (stat(path, &sb) == 0)
 		p->uid = sb.st_uid;
 
 	p->memlock_soft = p->memlock_hard = VFC_RLIM_INFINITY;

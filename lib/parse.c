@@ -216,6 +216,19 @@ static int kb_field(const char *v, int64_t *out)
 	return 0;
 }
 
+/* "Uid:\t1000\t1000\t1000\t1000": the first of the four, the real uid. */
+static int uid_field(const char *v, uid_t *out)
+{
+	char first[24];
+	uint64_t u;
+
+	if (sscanf(v, " %23s", first) != 1 || vfc_parse_u64(first, 10, &u) ||
+	    u > (uid_t)-1)
+		return -EINVAL;
+	*out = (uid_t)u;
+	return 0;
+}
+
 VFC_EXPORT int vfc_proc_status_parse(const char *text,
 				     struct vfc_proc_status *out)
 {
@@ -247,6 +260,9 @@ VFC_EXPORT int vfc_proc_status_parse(const char *text,
 			r = kb_field(val, &out->vm_lck_kb);
 		} else if (!strcmp(buf, "VmPin")) {
 			r = kb_field(val, &out->vm_pin_kb);
+		} else if (!strcmp(buf, "Uid")) {
+			r = uid_field(val, &out->uid);
+			out->have_uid = r == 0;
 		} else if (!strcmp(buf, "CapEff")) {
 			r = vfc_parse_u64(val, 16, &out->cap_eff);
 			out->have_cap_eff = r == 0;

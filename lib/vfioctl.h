@@ -88,8 +88,14 @@ struct vfc_proc_status {
 	int64_t vm_pin_kb;
 	uint64_t cap_eff;
 	bool have_cap_eff;
+	/* the real uid from "Uid:": unlike the owner of /proc/PID, it is right
+	 * for a process that changed user without exec (not dumpable: root-owned) */
+	uid_t uid;
+	bool have_uid;
 };
 int vfc_proc_status_parse(const char *text, struct vfc_proc_status *out);
+/* The same fields read from /proc/PID/status (pid 0: the caller); -ESRCH when gone. */
+int vfc_proc_status_read(struct vfc_ctx *ctx, pid_t pid, struct vfc_proc_status *out);
 
 #define VFC_RLIM_INFINITY UINT64_MAX
 /* /proc/PID/limits: the "Max locked memory" row. */
@@ -493,6 +499,28 @@ struct vfc_iova_range {
 	uint64_t end; /* inclusive, as the kernel reports it */
 };
 
+/*
+ * VFIO_CHECK_EXTENSION numbers (the kernel's VFIO_TYPE1_IOMMU etc.). 11 is the
+ * 2024 "MMIO don't pin" proposal, never merged: a kernel that answers 1 for it
+ * carries that patch and accepts VFC_MAP_NO_PIN.
+ */
+enum {
+	VFC_EXT_TYPE1 = 1,
+	VFC_EXT_SPAPR_TCE = 2,
+	VFC_EXT_TYPE1v2 = 3,
+	VFC_EXT_DMA_CC = 4,       /* DMA is cache-coherent (no snooping needed) */
+	VFC_EXT_EEH = 5,
+	VFC_EXT_TYPE1_NESTING = 6,
+	VFC_EXT_SPAPR_TCE_v2 = 7,
+	VFC_EXT_NOIOMMU = 8,
+	VFC_EXT_UNMAP_ALL = 9,    /* VFIO_DMA_UNMAP_FLAG_ALL */
+	VFC_EXT_UPDATE_VADDR = 10,/* VFIO_DMA_MAP_FLAG_VADDR (live update) */
+	VFC_EXT_MMIO_DONT_PIN = 11,
+	VFC_EXT_MAX = 11,
+};
+/* "type1v2", "unmap_all", "mmio_dont_pin"...; NULL for a number vfioctl does not know. */
+const char *vfc_iommu_ext_name(unsigned int ext);
+
 struct vfc_iommu_info {
 	enum vfc_backend backend;
 	const char *model;  /* "type1v2", "type1" */
@@ -501,8 +529,16 @@ struct vfc_iommu_info {
 	size_t nranges;
 	int64_t dma_avail;  /* mappings the kernel still allows; -1 unknown */
 	bool unmap_all;     /* the kernel can unmap everything in one call */
+	/* bit n set: VFIO_CHECK_EXTENSION(n) answered yes, for n in 1..VFC_EXT_MAX */
+	uint64_t extensions;
 };
 void vfc_iommu_info_clear(struct vfc_iommu_info *info);
+
+static inline bool vfc_iommu_has_ext(const struct vfc_iommu_info *info,
+				     unsigned int ext)
+{
+	return ext < 64 && (info->extensions & (1ULL << ext));
+}
 
 /* One live DMA mapping, as the library recorded it. */
 struct vfc_mapping {
@@ -515,6 +551,13 @@ struct vfc_mapping {
 #define VFC_MAP_READ  (1u << 0) /* the device may read the memory */
 #define VFC_MAP_WRITE (1u << 1) /* the device may write the memory */
 #define VFC_MAP_RW    (VFC_MAP_READ | VFC_MAP_WRITE)
+/*
+ * The memory is MMIO (a BAR's mmap): ask the kernel not to pin it
+ * (VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN). Only kernels with VFC_EXT_MMIO_DONT_PIN
+ * take it; elsewhere the map is -EOPNOTSUPP and the plain map of a BAR's mmap
+ * (the pfnmap path, which pins nothing either) is the way.
+ */
+#define VFC_MAP_NO_PIN (1u << 2)
 
 struct vfc_iommu;
 
@@ -541,6 +584,26 @@ int vfc_iommu_unmap_all(struct vfc_iommu *io);
 /* The live mappings sorted by IOVA; valid until the next map or unmap. */
 const struct vfc_mapping *vfc_iommu_mappings(const struct vfc_iommu *io,
 					     size_t *n);
+/*
+ * Nanoseconds (CLOCK_MONOTONIC) the last vfc_iommu_map() or vfc_iommu_unmap()
+ * spent in the kernel's map or unmap ioctl alone, whether it succeeded or
+ * not; 0 when none ran. The library's own checks are outside the interval.
+ */
+uint64_t vfc_iommu_last_ns(const struct vfc_iommu *io);
+
+/*
+ * Where a new mapping of size bytes can go: the lowest IOVA at or above
+ * `from` that lies inside one usable range of info, clear of the busy
+ * mappings (sorted by IOVA, not overlapping, as vfc_iommu_mappings() gives
+ * them), aligned to the largest IOMMU page size not above size, so the IOMMU
+ * can use its largest pages for it. -ENOSPC when nothing fits. Pure.
+ */
+int vfc_iova_place(const struct vfc_iommu_info *info,
+		   const struct vfc_mapping *busy, size_t nbusy, uint64_t size,
+		   uint64_t from, uint64_t *iova);
+/* The alignment vfc_iova_place() uses: the largest page size in pgsizes not
+ * above size, else the smallest (4K when pgsizes is 0). Pure. */
+uint64_t vfc_iova_align(uint64_t pgsizes, uint64_t size);
 
 /*
  * Why the kernel would refuse to map [iova, iova+size) from vaddr under info:

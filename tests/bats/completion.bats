@@ -258,6 +258,40 @@ has_line() {
 	[ ! -e pwned ]
 }
 
+@test "bash: map --backing, --mode, --populate and --iova offer their values" {
+	vfioctl map --help >/dev/null 2>&1 || skip "this vfioctl has no map"
+	bash_complete "vfioctl map 1 --backing hu"
+	[ "$output" = "$(lines_of hugetlb hugetlb:1G hugetlb:2M)" ]
+	bash_complete "vfioctl map 1 --backing memfd:"
+	has_line hugetlb
+	bash_complete "vfioctl map 1 --mode "
+	[ "$output" = "$(lines_of iopf no-pin pin)" ]
+	bash_complete "vfioctl map 1 --populate "
+	[ "$output" = none ]
+	bash_complete "vfioctl map 1 --iova "
+	[ "$output" = auto ]
+	bash_complete "vfioctl map 1 --bar-iova a"
+	[ "$output" = auto ]
+}
+
+@test "bash: map --backing file: completes a path" {
+	vfioctl map --help >/dev/null 2>&1 || skip "this vfioctl has no map"
+	touch memfile-a memfile-b
+	bash_complete "vfioctl map 1 --backing fi"
+	[ "$output" = file: ]
+	[ "$nospace" = 1 ]
+	bash_complete "vfioctl map 1 --backing file:memf"
+	[ "$output" = "$(lines_of memfile-a memfile-b)" ]
+}
+
+@test "bash: map --bar-device offers PCI addresses, container offers groups and addresses" {
+	vfioctl map --help >/dev/null 2>&1 || skip "this vfioctl has no map"
+	bash_complete "vfioctl --sysroot $ROOT map 1 --bar 0 --bar-device 0001"
+	[ "$output" = 0001:00:00.0 ]
+	bash_complete "vfioctl --sysroot $ROOT container 1"
+	[ "$output" = "$(lines_of 1 13)" ]
+}
+
 @test "bash: an unknown command or a missing binary completes nothing, quietly" {
 	bash_complete "vfioctl bogus --"
 	[ -z "$output" ]
@@ -391,6 +425,16 @@ zsh_complete() {
 	zsh_complete "vfioctl --sysroot $ROOT list --driver "
 	has_line '$(touch pwned)'
 	[ ! -e pwned ]
+}
+
+@test "zsh: map --backing and --mode offer their values" {
+	vfioctl map --help >/dev/null 2>&1 || skip "this vfioctl has no map"
+	zsh_complete "vfioctl map 1 --backing hu"
+	[ "$output" = "$(lines_of hugetlb hugetlb:1G hugetlb:2M)" ]
+	zsh_complete "vfioctl map 1 --mode "
+	[ "$output" = "$(lines_of iopf no-pin pin)" ]
+	zsh_complete "vfioctl --sysroot $ROOT map 1 --bar 0 --bar-device 0001"
+	[ "$output" = 0001:00:00.0 ]
 }
 
 @test "zsh: an unknown command completes nothing, quietly" {

@@ -94,3 +94,12 @@ setup() {
 	run "$VFIOCTL" --sysroot "$ROOT" memlock --estimate
 	[ "$status" -eq 2 ]
 }
+
+@test "memlock takes the user from Uid: in status, not from who owns /proc/PID" {
+	# a VMM that changed user without exec is not dumpable: its /proc files belong to root
+	proc 9000 vfioctl 32768 0 33554432 33554432 0000000000000000 / /dev/vfio/vfio /dev/vfio/7
+	sed -i 's/^Name:.*/&\nUid:\t65534\t65534\t65534\t65534/' "$ROOT/proc/9000/status"
+	run "$VFIOCTL" --sysroot "$ROOT" memlock --pid 9000 -r -n -o PID,USER,LOCKED,STATUS
+	[ "$status" -eq 0 ]
+	[ "$output" = "9000 65534 32M near" ]
+}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * edu-dma BDF [--iova ADDR] [--size N]
+ * edu-dma BDF [--iova ADDR|auto] [--size N] [--backing SPEC]
  *
  * Proves that a DMA mapping made through libvfioctl really carries device
  * DMA, and that unmapping really takes it away. QEMU's `edu` device has a
@@ -8,6 +8,10 @@
  * RAM through one type1 mapping, checks the bytes, unmaps, has the device
  * write to the old IOVA again and checks that the memory did not change (the
  * IOMMU blocked it; the guest kernel logs a DMAR fault).
+ *
+ * The memory comes from vfc_mem_alloc() and an automatic IOVA from
+ * vfc_iova_place(), the same library paths `vfioctl map` takes, so a pass
+ * here proves that what vfioctl maps really reaches the device.
  *
  * Exit 0 when all of that holds, 1 when something failed, 2 on bad usage.
  */
@@ -18,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +52,9 @@
 struct opts {
 	struct vfc_bdf bdf;
 	uint64_t iova;
+	bool iova_auto;
 	uint64_t size;
+	struct vfc_backing backing;
 };
 
 struct run {
@@ -57,6 +62,7 @@ struct run {
 	struct vfc_iommu *io;
 	struct vfc_vdev *dev;
 	volatile uint8_t *bar0;
+	struct vfc_mem *mem;
 	uint8_t *buf; /* the mapped memory: source half, then destination half */
 	uint64_t half, count;
 };
@@ -119,12 +125,14 @@ static void wr32(struct run *rn, unsigned int reg, uint32_t v)
 static int usage(FILE *f, int rc)
 {
 	fprintf(f,
-		"Usage: edu-dma BDF [--iova ADDR] [--size N]\n"
+		"Usage: edu-dma BDF [--iova ADDR|auto] [--size N] [--backing SPEC]\n"
 		"Drive QEMU's edu DMA engine through a vfioctl type1 mapping: RAM->edu->RAM,\n"
 		"then unmap and check the IOMMU blocks the device. The device must be bound\n"
 		"to vfio-pci.\n"
-		"  --iova ADDR   IOVA of the mapping (default 0x1000000; below 256 MiB)\n"
-		"  --size N      bytes to map, whole pages (default 64K)\n");
+		"  --iova ADDR    IOVA of the mapping (default 0x1000000; below 256 MiB), or\n"
+		"                 auto: where vfioctl map --iova auto would put it\n"
+		"  --size N       bytes to map, whole pages (default 64K)\n"
+		"  --backing SPEC memory as vfioctl map --backing takes it (default anon)\n");
 	return rc;
 }
 
@@ -133,6 +141,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "iova", required_argument, NULL, 'i' },
 		{ "size", required_argument, NULL, 's' },
+		{ "backing", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -141,11 +150,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->iova = 0x1000000;
 	o->size = 0x10000;
+	vfc_backing_parse("anon", &o->backing);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'h')
 			exit(usage(stdout, 0));
+		if (c == 'b' && vfc_backing_parse(optarg, &o->backing)) {
+			fprintf(stderr, "edu-dma: bad backing '%s'\n", optarg);
+			return -1;
+		}
+		if (c == 'i' && !strcmp(optarg, "auto")) {
+			o->iova_auto = true;
+			o->iova = 0;
+			continue;
+		}
 		if (c == '?' ||
-		    vfc_size_parse(optarg, c == 'i' ? &o->iova : &o->size)) {
+		    ((c == 'i' || c == 's') &&
+		     vfc_size_parse(optarg, c == 'i' ? &o->iova : &o->size))) {
 			if (c != '?')
 				fprintf(stderr, "edu-dma: bad number '%s'\n", optarg);
 			return -1;
@@ -236,18 +256,40 @@ static int map_bar0(struct run *rn)
 	return check(id == ~0x12345678u, "liveness register inverts: 0x%08x", id);
 }
 
-static int map_memory(struct run *rn, const struct opts *o)
+/* --iova auto: vfioctl map's placement, which must stay in edu's 28-bit reach. */
+static int auto_iova(struct run *rn, struct opts *o)
 {
+	struct vfc_iommu_info in;
+	const struct vfc_mapping *busy;
+	size_t n;
+	int r = vfc_iommu_info(rn->io, &in);
+
+	if (r)
+		return lib_fail(rn, r, "reading the IOMMU geometry");
+	busy = vfc_iommu_mappings(rn->io, &n);
+	r = vfc_iova_place(&in, busy, n, o->size, 0, &o->iova);
+	vfc_iommu_info_clear(&in);
+	if (r) {
+		say("FAIL: no IOVA for %" PRIu64 " bytes: %s", o->size, strerror(-r));
+		return 1;
+	}
+	say("auto IOVA 0x%" PRIx64 " (aligned to 0x%" PRIx64 ")", o->iova,
+	    vfc_iova_align(in.pgsizes, o->size));
+	return check(o->iova + o->size <= EDU_DMA_LIMIT, "it is below edu's 256 MiB DMA limit");
+}
+
+static int map_memory(struct run *rn, struct opts *o)
+{
+	char spec[300];
 	double t;
 	int r;
 
-	rn->buf = mmap(NULL, o->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (rn->buf == MAP_FAILED) {
-		rn->buf = NULL;
-		say("FAIL: mmap of %" PRIu64 " bytes: %s", o->size, strerror(errno));
+	if (o->iova_auto && auto_iova(rn, o))
 		return 1;
-	}
+	r = vfc_mem_alloc(rn->ctx, &o->backing, o->size, &rn->mem);
+	if (r)
+		return lib_fail(rn, r, "allocating the buffer");
+	rn->buf = vfc_mem_addr(rn->mem);
 	rn->half = o->size / 2;
 	rn->count = rn->half < EDU_MAX_XFER ? rn->half : EDU_MAX_XFER;
 	/* a pattern no stale buffer would hold by chance */
@@ -258,8 +300,10 @@ static int map_memory(struct run *rn, const struct opts *o)
 	r = vfc_iommu_map(rn->io, rn->buf, o->iova, o->size, VFC_MAP_RW);
 	if (r)
 		return lib_fail(rn, r, "mapping the buffer");
-	say("mapped %" PRIu64 " KiB at IOVA 0x%" PRIx64 "-0x%" PRIx64 " in %.2f ms",
-	    o->size >> 10, o->iova, o->iova + o->size - 1, now_ms() - t);
+	say("mapped %" PRIu64 " KiB of %s at IOVA 0x%" PRIx64 "-0x%" PRIx64 " in %.2f ms "
+	    "(ioctl %.3f ms)", o->size >> 10, vfc_backing_format(&o->backing, spec, sizeof(spec)),
+	    o->iova, o->iova + o->size - 1, now_ms() - t,
+	    (double)vfc_iommu_last_ns(rn->io) / 1e6);
 	print_info(rn, "after map");
 	return 0;
 }
@@ -340,11 +384,10 @@ static int unmap_and_retry(struct run *rn, const struct opts *o)
 		     "the buffer did not change: the IOMMU blocked the write");
 }
 
-static void teardown(struct run *rn, const struct opts *o)
+static void teardown(struct run *rn)
 {
-	if (rn->buf)
-		munmap(rn->buf, o->size);
 	vfc_iommu_unref(rn->io); /* closes the device, unmaps what is left */
+	vfc_mem_free(rn->mem);   /* after: the memory is never freed while mapped */
 	vfc_unref(rn->ctx);
 }
 
@@ -371,7 +414,7 @@ int main(int argc, char **argv)
 	vfc_set_log_fn(rn.ctx, log_to_stderr, NULL);
 	r = open_device(&rn, &o) || enable_bus_master(&rn) || map_bar0(&rn) ||
 	    map_memory(&rn, &o) || round_trip(&rn, &o) || unmap_and_retry(&rn, &o);
-	teardown(&rn, &o);
+	teardown(&rn);
 	say("%s", r ? "FAILED" : "PASSED");
 	return r ? 1 : 0;
 }

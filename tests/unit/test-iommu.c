@@ -321,8 +321,98 @@ static void test_open(void)
 	ok(vfc_iommu_unref(NULL) == NULL, "unref(NULL) is a no-op");
 }
 
+/* The emulated VT-d of the test host: 4K/2M/1G, MSI window reserved. */
+static const struct vfc_iova_range qemu_ranges[] = {
+	{ 0, 0xfedfffff }, { 0xfef00000, 0x7fffffffffULL },
+};
+
+static struct vfc_iommu_info qemu_info(void)
+{
+	struct vfc_iommu_info in = { .pgsizes = 0x40201000, .dma_avail = 65535 };
+
+	in.ranges = (struct vfc_iova_range *)qemu_ranges;
+	in.nranges = 2;
+	return in;
+}
+
+static void test_align(void)
+{
+	is_u64(vfc_iova_align(0x40201000, 4096), 4096, "4K: 4K pages");
+	is_u64(vfc_iova_align(0x40201000, 3 << 20), 2 << 20, "3M: the 2M pages fit, not 1G");
+	is_u64(vfc_iova_align(0x40201000, 2ULL << 30), 1 << 30, "2G: 1G pages");
+	is_u64(vfc_iova_align(0x40201000, 64ULL << 30), 1 << 30, "64G: still 1G, the largest");
+	is_u64(vfc_iova_align(0x40201000, 512), 4096, "below every page size: the smallest");
+	is_u64(vfc_iova_align(0, 1 << 30), 4096, "no page sizes reported: 4K");
+	is_u64(vfc_iova_align(~0xfffULL, 1ULL << 21), 1ULL << 21, "every size from 4K: as large as size");
+}
+
+static void test_place(void)
+{
+	struct vfc_iommu_info in = qemu_info();
+	struct vfc_mapping busy[3];
+	uint64_t iova = 1;
+
+	is_int(vfc_iova_place(&in, NULL, 0, 2ULL << 30, 0, &iova), 0, "2G fits");
+	is_u64(iova, 0, "at 0, 1G-aligned");
+	is_int(vfc_iova_place(&in, NULL, 0, 4ULL << 30, 0, &iova), 0, "4G fits");
+	is_u64(iova, 0x100000000ULL, "above the MSI window, 1G-aligned (not at 0xfef00000)");
+	is_int(vfc_iova_place(&in, NULL, 0, 1 << 20, 0xfee00000, &iova), 0, "1M from inside the window");
+	is_u64(iova, 0xfef00000, "goes just past it (4K alignment)");
+	is_int(vfc_iova_place(&in, NULL, 0, 2 << 20, 0xfee00000, &iova), 0, "2M from inside the window");
+	is_u64(iova, 0xff000000, "2M-aligned past it");
+
+	/* a BAR already mapped low, a RAM block above it */
+	busy[0] = (struct vfc_mapping){ 0x0, 0x100000, NULL, VFC_MAP_RW };
+	busy[1] = (struct vfc_mapping){ 0x200000, 0x200000, NULL, VFC_MAP_RW };
+	busy[2] = (struct vfc_mapping){ 0x40000000, 0x40000000, NULL, VFC_MAP_RW };
+	is_int(vfc_iova_place(&in, busy, 3, 0x100000, 0, &iova), 0, "1M among busy");
+	is_u64(iova, 0x100000, "fills the hole between them");
+	is_int(vfc_iova_place(&in, busy, 3, 0x200000, 0, &iova), 0, "2M among busy");
+	is_u64(iova, 0x400000, "the first 2M-aligned hole after them");
+	is_int(vfc_iova_place(&in, busy, 3, 1 << 30, 0, &iova), 0, "1G among busy");
+	is_u64(iova, 0x80000000, "skips the mapping at 1G");
+	is_int(vfc_iova_place(&in, busy, 3, 0x300000, 0, &iova), 0, "3M (2M-aligned)");
+	is_u64(iova, 0x400000, "at 4M");
+
+	/* nothing fits */
+	is_int(vfc_iova_place(&in, NULL, 0, 1ULL << 40, 0, &iova), -ENOSPC, "1T does not fit in 512G");
+	is_int(vfc_iova_place(&in, NULL, 0, 4096, 0x8000000000ULL, &iova), -ENOSPC,
+	       "nothing above the last range");
+	is_int(vfc_iova_place(&in, NULL, 0, 0, 0, &iova), -EINVAL, "size 0");
+	busy[0] = (struct vfc_mapping){ 0xfef00000, 0x7fffffffffULL - 0xfef00000 + 1, NULL, VFC_MAP_RW };
+	is_int(vfc_iova_place(&in, busy, 1, 1ULL << 32, 0, &iova), -ENOSPC,
+	       "the upper range is full, the lower too small");
+
+	/* a kernel that reports no ranges: the whole space, right up to the top */
+	in.ranges = NULL;
+	in.nranges = 0;
+	is_int(vfc_iova_place(&in, NULL, 0, 4096, UINT64_MAX - 4095, &iova), 0, "the last page");
+	is_u64(iova, UINT64_MAX - 4095, "at the very top");
+	busy[0] = (struct vfc_mapping){ UINT64_MAX - 4095, 4096, NULL, VFC_MAP_RW };
+	is_int(vfc_iova_place(&in, busy, 1, 4096, UINT64_MAX - 8191, &iova), 0, "below a top mapping");
+	is_u64(iova, UINT64_MAX - 8191, "the page under it");
+	is_int(vfc_iova_place(&in, busy, 1, 8192, UINT64_MAX - 8191, &iova), -ENOSPC,
+	       "no wrap past the top");
+}
+
+static void test_ext_names(void)
+{
+	struct vfc_iommu_info in = { .extensions = (1ULL << VFC_EXT_TYPE1v2) | (1ULL << 11) };
+
+	is_str(vfc_iommu_ext_name(VFC_EXT_TYPE1v2), "type1v2", "3 is type1v2");
+	is_str(vfc_iommu_ext_name(VFC_EXT_UNMAP_ALL), "unmap_all", "9 is unmap_all");
+	is_str(vfc_iommu_ext_name(11), "mmio_dont_pin", "11 is the MMIO don't-pin proposal");
+	ok(vfc_iommu_ext_name(0) == NULL && vfc_iommu_ext_name(12) == NULL, "0 and 12 unknown");
+	ok(vfc_iommu_has_ext(&in, 11) && vfc_iommu_has_ext(&in, VFC_EXT_TYPE1v2) &&
+	   !vfc_iommu_has_ext(&in, VFC_EXT_TYPE1) && !vfc_iommu_has_ext(&in, 64),
+	   "has_ext reads the bitmap");
+}
+
 int main(void)
 {
+	test_align();
+	test_place();
+	test_ext_names();
 	test_info_real_shape();
 	test_info_minimal();
 	test_info_broken();

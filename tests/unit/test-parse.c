@@ -114,6 +114,7 @@ static void test_status(void)
 {
 	static const char text[] =
 		"Name:\tqemu-system-x86\nUmask:\t0022\nState:\tS (sleeping)\n"
+		"Uid:\t64055\t64055\t64055\t64055\n"
 		"VmPeak:\t 8675308 kB\nVmLck:\t 2097152 kB\nVmPin:\t       0 kB\n"
 		"CapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n";
 	struct vfc_proc_status st;
@@ -123,8 +124,10 @@ static void test_status(void)
 	is_int(st.vm_lck_kb, 2097152, "VmLck in kB");
 	is_int(st.vm_pin_kb, 0, "VmPin");
 	ok(st.have_cap_eff && (st.cap_eff & (1ULL << 14)), "CAP_IPC_LOCK bit seen");
+	ok(st.have_uid && st.uid == 64055, "the real uid from Uid:");
 	ok(vfc_proc_status_parse("Name:\tkthreadd\n", &st) == 0 && st.vm_lck_kb == -1 &&
-	   st.vm_pin_kb == -1 && !st.have_cap_eff, "kernel thread: fields absent");
+	   st.vm_pin_kb == -1 && !st.have_cap_eff && !st.have_uid, "kernel thread: fields absent");
+	is_int(vfc_proc_status_parse("Uid:\tnobody\n", &st), -EINVAL, "a uid that is not a number");
 	is_int(vfc_proc_status_parse("VmLck:\t12 MB\n", &st), -EINVAL, "wrong unit");
 	is_int(vfc_proc_status_parse("VmLck:\tlots kB\n", &st), -EINVAL, "not a number");
 	is_int(vfc_proc_status_parse("CapEff:\tzz\n", &st), -EINVAL, "bad capability mask");

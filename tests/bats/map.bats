@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# vfioctl map without a kernel: every option is checked before anything is opened, the modes
+# type1 cannot do are refused with their reasons whatever the machine, and a --sysroot
+# snapshot cannot be mapped. Real mappings are tested in tests/vm/guest/60-map.bats.
+
+load common
+
+setup_file() {
+	roots_setup
+}
+
+# A usage error: exit 2, the message, nothing on stdout.
+usage_is() { # pattern(ERE) args...
+	local want=$1
+	shift
+	vfc map "$@"
+	status_is 2 || return 1
+	[[ -z "$output" ]]
+	has_line "$stderr" "$want" stderr
+	has_line "$stderr" "^Try 'vfioctl map --help' for more information\.$" stderr
+}
+
+@test "map --help lists every option" {
+	vfc map --help
+	status_is 0
+	local o
+	for o in "-s, --size SIZE" "    --backing SPEC" "    --chunk SIZE" "    --iova ADDR" \
+		"    --repeat N" "    --populate N" "    --hold" "    --bar N" "    --bar-device BDF" \
+		"    --bar-iova ADDR" "    --mode MODE" "    --as-user USER" \
+		"    --memlock-limit SIZE" "-b, --bytes" "-J, --json" "    --list-columns"; do
+		has_line "$output" "^ *${o} " "map --help"
+	done
+	has_line "$output" '^ vfioctl map \[options\] BDF\|GROUP$'
+}
+
+@test "map --list-columns: times, locked memory and DMA entries" {
+	vfc map --list-columns -r -n
+	status_is 0
+	local c
+	for c in MAPPING IOVA SIZE BACKING MODE PAGES HUGE RSS ALLOC ALLOC_MIN ALLOC_MAX POPULATE \
+		MAP MAP_MIN MAP_MAX UNMAP UNMAP_MIN UNMAP_MAX GIB/S LOCKED LOCKED_BEFORE LOCKED_AFTER \
+		LOCKED_END PINNED PINNED_BEFORE PINNED_AFTER ENTRIES ENTRIES_LEFT REPEATS; do
+		has_line "$output" "^$c "
+	done
+}
+
+@test "map needs exactly one group or device" {
+	usage_is '^vfioctl: name one IOMMU group or PCI device$'
+	usage_is '^vfioctl: name one IOMMU group or PCI device$' 1 2
+	usage_is "^vfioctl: 'foo' is neither an IOMMU group number nor a PCI address$" foo
+}
+
+@test "map: malformed sizes, addresses and counts are usage errors" {
+	usage_is "^vfioctl: --size: 'lots' is not a size" 1 --size lots
+	usage_is "^vfioctl: --size: '0' is not a size" 1 --size 0
+	usage_is "^vfioctl: --chunk: '1Q' is not a size" 1 --size 4M --chunk 1Q
+	usage_is "^vfioctl: --iova: 'here' is neither an address" 1 --size 4M --iova here
+	usage_is "^vfioctl: --repeat is 1 to 100000$" 1 --repeat 0
+	usage_is "^vfioctl: --populate is none or a thread count 1-64, not '0'$" 1 --size 4M --populate 0
+	usage_is "^vfioctl: --populate is none or a thread count 1-64, not '65'$" 1 --size 4M --populate 65
+	usage_is "^vfioctl: --populate is none or a thread count 1-64, not '2M'$" 1 --size 4M --populate 2M
+	usage_is "^vfioctl: --memlock-limit: 'x' is not a size$" 1 --memlock-limit x
+	usage_is "^vfioctl: --mode is pin, no-pin or iopf, not 'lazy'$" 1 --mode lazy
+}
+
+@test "map: a backing it does not know, or a size that is not whole pages of it" {
+	usage_is "^vfioctl: --backing: 'ram' is not anon, thp" 1 --size 4M --backing ram
+	usage_is "^vfioctl: --backing: 'hugetlb:3M' is not" 1 --size 4M --backing hugetlb:3M
+	usage_is "^vfioctl: --size and --chunk must be whole 2097152-byte pages of the backing$" \
+		1 --size 3M --backing thp
+	usage_is "^vfioctl: --size and --chunk must be whole 2097152-byte pages of the backing$" \
+		1 --size 8M --chunk 3M --backing hugetlb:2M
+	usage_is "^vfioctl: --size and --chunk must be whole 4096-byte pages of the backing$" \
+		1 --size 5000 --backing anon
+	usage_is "^vfioctl: --chunk: more than 1048576 mappings$" 1 --size 8G --chunk 4K --backing anon
+}
+
+@test "map: memory options without memory, BAR options without --bar" {
+	usage_is "go with --size" 0000:00:02.0 --bar 0 --backing anon
+	usage_is "go with --size" 0000:00:02.0 --bar 0 --chunk 2M
+	usage_is "^vfioctl: --bar-device and --bar-iova go with --bar$" 1 --bar-device 0000:00:02.0
+	usage_is "^vfioctl: --bar-device and --bar-iova go with --bar$" 1 --bar-iova 0x0
+	usage_is "^vfioctl: --bar is a BAR number, 0 to 5$" 0000:00:02.0 --bar 6
+	usage_is "^vfioctl: a BAR belongs to a device: name one" 1 --bar 0
+	usage_is "^vfioctl: --bar-device wants a PCI address, not a group$" 1 --bar 0 --bar-device 3
+}
+
+@test "map --as-user: an unknown user, or root, is a usage error" {
+	usage_is "^vfioctl: --as-user: no user 'no-such-user-here'$" 1 --as-user no-such-user-here
+	usage_is "^vfioctl: --as-user: 'root' is root, which the limit does not bind$" 1 --as-user root
+	usage_is "^vfioctl: --as-user: '0' is root" 1 --as-user 0
+}
+
+@test "map --mode iopf is refused on type1 with the reason, exit 8, before any lookup" {
+	vfc map 99999 --mode iopf
+	status_is 8
+	[[ -z "$output" ]]
+	has_line "$stderr" 'type1 backend has no I/O page faults' stderr
+	has_line "$stderr" 'VFIO_IOMMU_ENABLE_IOPF proposal was never merged' stderr
+	has_line "$stderr" 'iommufd fault queues \(kernel 6\.11 or later\)' stderr
+	has_line "$stderr" 'PRI or stall' stderr
+}
+
+@test "map --mode no-pin for RAM is refused with the reason, exit 8" {
+	local args
+	for args in "--mode no-pin" "--mode no-pin --size 2M" "--mode no-pin --size 2M --bar 0"; do
+		# shellcheck disable=SC2086 # the words are the options
+		vfc map 0000:00:02.0 $args
+		status_is 8
+		has_line "$stderr" 'type1 always pins RAM it maps' stderr
+		has_line "$stderr" 'lazy mapping of RAM is IOPF on iommufd' stderr
+	done
+}
+
+@test "map on a --sysroot snapshot: not supported, exit 8, nothing printed" {
+	vfc_root workstation map 4 --size 2M --backing anon
+	status_is 8
+	[[ -z "$output" ]]
+	has_line "$stderr" 'work on the running system only' stderr
+}
+
+@test "map: a group, device or BAR device that does not exist is exit 4" {
+	vfc_root workstation map 99 --size 2M --backing anon
+	status_is 4
+	has_line "$stderr" '^vfioctl: no IOMMU group 99: ' stderr
+	vfc_root workstation map 0000:00:1e.0 --size 2M --backing anon
+	status_is 4
+	vfc_root workstation map 4 --bar 0 --bar-device 0000:00:1e.0
+	status_is 4
+	has_line "$stderr" '0000:00:1e.0' stderr
+}
+
+@test "map --as-user as an ordinary user: permission denied, exit 5" {
+	[[ $EUID -ne 0 ]] || skip "runs as root"
+	vfc map 1 --size 2M --backing anon --as-user nobody
+	status_is 5
+	has_line "$stderr" '--as-user needs root' stderr
+}
