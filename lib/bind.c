@@ -35,6 +35,8 @@ struct item {
 	bool owner_set;
 	bool done;             /* this run moved it where it was asked to go */
 	bool viable;           /* its group, after the run */
+	bool persisted;        /* this run wrote (bind) or removed (unbind) its boot file */
+	char *persist_old;     /* that file's content before the run, NULL if none */
 	char driver_after[64];
 };
 
@@ -736,6 +738,134 @@ static int results(struct run *r, enum vfc_bind_action done,
 	return 0;
 }
 
+/* ---- boot files (--persist) ----------------------------------------------------- */
+
+static int persist_path(struct run *r, struct item *it, vfc_path_t p)
+{
+	if (vfc_path_persist(r->ctx, p, it ? &it->dev.bdf : NULL))
+		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
+	return 0;
+}
+
+/* What the file held, kept so that a failed run can put it back. */
+static int keep_old(struct run *r, struct item *it, const char *p)
+{
+	int e = vfc_slurp(p, &it->persist_old, VFC_PERSIST_MAX);
+
+	if (e && e != -ENOENT)
+		return vfc_fail(r->ctx, -e, NULL, "reading %s", vfc_path_strip(r->ctx, p));
+	return 0;
+}
+
+static int write_rules(struct run *r, bool rollback)
+{
+	vfc_path_t p;
+
+	if (vfc_path_persist_rules(r->ctx, p))
+		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
+	step(r, VFC_STEP_RULES, NULL, p, NULL, rollback);
+	return r->dry ? 0 : vfc_persist_write_rules(r->ctx);
+}
+
+/* Every device of a bind, also at boot: with its IDs, owner and --force. */
+static int persist_all(struct run *r)
+{
+	bool owner = r->o->flags & VFC_BIND_OWNER;
+	int e = 0;
+
+	for (size_t i = 0; !e && i < r->n; i++) {
+		struct item *it = &r->v[i];
+		struct vfc_persist pe = {
+			.bdf = it->dev.bdf,
+			.vendor = it->dev.vendor,
+			.device = it->dev.device,
+			.has_owner = owner,
+			.uid = owner ? r->o->owner_uid : 0,
+			.gid = owner ? r->o->owner_gid : 0,
+			.force = r->o->flags & VFC_BIND_FORCE,
+		};
+		char value[96];
+		vfc_path_t p;
+
+		e = persist_path(r, it, p);
+		if (e)
+			break;
+		if (owner)
+			snprintf(value, sizeof(value), "id=%04x:%04x owner=%u:%u force=%s", pe.vendor,
+				 pe.device, (unsigned int)pe.uid, (unsigned int)pe.gid,
+				 pe.force ? "yes" : "no");
+		else
+			snprintf(value, sizeof(value), "id=%04x:%04x force=%s", pe.vendor, pe.device,
+				 pe.force ? "yes" : "no");
+		step(r, VFC_STEP_PERSIST, it, p, value, false);
+		if (r->dry)
+			continue;
+		e = cancelled(r) ? cancel_error(r) : keep_old(r, it, p);
+		if (!e)
+			e = vfc_persist_save(r->ctx, &pe);
+		it->persisted = !e;
+	}
+	return e ? e : write_rules(r, false);
+}
+
+/* A failed bind --persist leaves the boot files as they were. */
+static void unpersist_run(struct run *r)
+{
+	struct saved_err failure = { .flags = 0 };
+	bool any = false;
+
+	err_save(r->ctx, &failure);
+	for (size_t i = r->n; i-- > 0;) {
+		struct item *it = &r->v[i];
+		vfc_path_t p;
+
+		if (!it->persisted || persist_path(r, it, p))
+			continue;
+		step(r, it->persist_old ? VFC_STEP_PERSIST : VFC_STEP_UNPERSIST, it, p, NULL, true);
+		if (it->persist_old)
+			(void)vfc_file_replace(r->ctx, p, it->persist_old, strlen(it->persist_old));
+		else
+			(void)vfc_file_remove(r->ctx, p);
+		any = true;
+	}
+	if (any)
+		(void)write_rules(r, true);
+	err_restore(r->ctx, &failure);
+}
+
+/*
+ * unbind --persist: the devices given back (or already off vfio-pci) are no
+ * longer bound at boot. Without --persist, say which ones still are.
+ */
+static int unpersist_unbound(struct run *r)
+{
+	bool persist = r->o->flags & VFC_BIND_PERSIST, any = false;
+	int e = 0;
+
+	for (size_t i = 0; !e && i < r->n; i++) {
+		struct item *it = &r->v[i];
+		char b[VFC_BDF_STRLEN];
+		vfc_path_t p;
+
+		if (!(it->done || it->skip || r->dry) || persist_path(r, it, p) ||
+		    access(p, F_OK) < 0)
+			continue;
+		vfc_bdf_format(&it->dev.bdf, b);
+		if (!persist) {
+			vfc_log(r->ctx, LOG_WARNING,
+				"%s goes back to vfio-pci at boot (%s): 'vfioctl persist remove %s' ends that",
+				b, vfc_path_strip(r->ctx, p), b);
+			continue;
+		}
+		step(r, VFC_STEP_UNPERSIST, it, p, NULL, false);
+		if (!r->dry)
+			e = vfc_persist_remove(r->ctx, &it->dev.bdf);
+		e = e == -ENOENT ? 0 : e;
+		any = true;
+	}
+	return !e && any ? write_rules(r, false) : e;
+}
+
 /* ---- the two entry points ---------------------------------------------------------- */
 
 static int bind_all(struct run *r)
@@ -776,7 +906,17 @@ static int bind_run(struct run *r)
 		vfc_waiter_open(r->ctx, &r->waiter);
 	e = bind_all(r);
 	vfc_waiter_close(&r->waiter);
-	return e ? rollback(r, e) : 0;
+	if (!e && (r->o->flags & VFC_BIND_PERSIST))
+		e = persist_all(r);
+	if (e) {
+		unpersist_run(r);
+		return rollback(r, e);
+	}
+	if ((r->o->flags & VFC_BIND_PERSIST) && !r->dry && !vfc_persist_unit_enabled(r->ctx))
+		vfc_log(r->ctx, LOG_WARNING,
+			"%s is not enabled: nothing applies " VFC_PERSIST_DIR " at boot; run 'systemctl enable %s'",
+			VFC_PERSIST_UNIT, VFC_PERSIST_UNIT);
+	return 0;
 }
 
 static void start(struct vfc_ctx *ctx, struct run *r, const struct vfc_bind_opts *o,
@@ -798,6 +938,8 @@ static void start(struct vfc_ctx *ctx, struct run *r, const struct vfc_bind_opts
 static void finish(struct run *r, int fd)
 {
 	vfc_unlock(fd);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].persist_old);
 	free(r->v);
 	vfc_scan_clear(&r->scan);
 	r->ctx->skip_names = r->names_were_skipped;
@@ -933,9 +1075,16 @@ VFC_EXPORT int vfc_unbind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_
 		e = safety_unbind(&r);
 	if (!e) {
 		struct saved_err failure = { .flags = 0 };
+		int pe;
 
 		e = unbind_all(&r);
 		err_save(ctx, &failure);
+		/* the boot files of what was given back, even when another device failed */
+		pe = unpersist_unbound(&r);
+		if (!e && pe) {
+			e = pe;
+			err_save(ctx, &failure);
+		}
 		/* what was done is reported even when a device failed */
 		judge_groups(&r, false);
 		if (results(&r, VFC_ACT_UNBOUND, res, nres) && !e)

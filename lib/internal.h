@@ -75,6 +75,9 @@ int vfc_path_class(struct vfc_ctx *ctx, vfc_path_t out, const char *cls,
 		   const char *name, const char *leaf);
 int vfc_path_proc_fd(struct vfc_ctx *ctx, vfc_path_t out, pid_t pid, int fd);
 int vfc_path_dev_vfio_cdev(struct vfc_ctx *ctx, vfc_path_t out, unsigned int n);
+/* VFC_PERSIST_DIR, or the file of one device in it */
+int vfc_path_persist(struct vfc_ctx *ctx, vfc_path_t out, const struct vfc_bdf *bdf);
+int vfc_path_persist_rules(struct vfc_ctx *ctx, vfc_path_t out);
 /* A single path component the kernel handed us, shorter than max. */
 bool vfc_name_ok(const char *name, size_t max);
 /* A path without the sysroot prefix, as the system itself names it. */
@@ -131,6 +134,12 @@ int vfc_state_load(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
 /* Written to a temporary file, synced and renamed: never half a record. */
 int vfc_state_save(struct vfc_ctx *ctx, const struct vfc_state *st);
 int vfc_state_remove(struct vfc_ctx *ctx, const struct vfc_bdf *bdf);
+/* A file replaced whole: written to PATH.tmp, synced, renamed, directory synced. */
+int vfc_file_replace(struct vfc_ctx *ctx, const char *path, const char *text, size_t n);
+/* Unlinked (gone already is fine), directory synced. */
+int vfc_file_remove(struct vfc_ctx *ctx, const char *path);
+/* ABS under the sysroot: made 0755 if missing; must be a real directory only root writes. */
+int vfc_ensure_dir(struct vfc_ctx *ctx, const char *abs);
 /* Takes /run/vfioctl/lock (waiting for another run); *fd gets the lock. */
 int vfc_lock(struct vfc_ctx *ctx, const volatile sig_atomic_t *cancel, int *fd);
 void vfc_unlock(int fd);

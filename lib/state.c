@@ -135,7 +135,7 @@ int vfc_state_load(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
 }
 
 /* A directory we own: created 0755, and never a symlink planted by someone. */
-static int ensure_dir(struct vfc_ctx *ctx, const char *abs)
+int vfc_ensure_dir(struct vfc_ctx *ctx, const char *abs)
 {
 	struct stat st;
 	vfc_path_t p;
@@ -155,9 +155,9 @@ static int ensure_dir(struct vfc_ctx *ctx, const char *abs)
 
 static int ensure_dirs(struct vfc_ctx *ctx)
 {
-	int r = ensure_dir(ctx, "/run/vfioctl");
+	int r = vfc_ensure_dir(ctx, "/run/vfioctl");
 
-	return r ? r : ensure_dir(ctx, "/run/vfioctl/devices");
+	return r ? r : vfc_ensure_dir(ctx, "/run/vfioctl/devices");
 }
 
 static int fsync_dir(const char *path)
@@ -195,25 +195,21 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int vfc_state_save(struct vfc_ctx *ctx, const struct vfc_state *st)
+int vfc_file_replace(struct vfc_ctx *ctx, const char *p, const char *text, size_t n)
 {
-	char text[VFC_STATE_MAX];
-	vfc_path_t p, tmp;
-	int fd, r, n = vfc_state_format(st, text, sizeof(text));
+	vfc_path_t tmp;
+	int fd, r;
 
-	if (n < 0 || vfc_path_state(ctx, p, &st->bdf, NULL) ||
-	    vfc_path_state(ctx, tmp, &st->bdf, ".tmp"))
-		return vfc_fail(ctx, ENAMETOOLONG, NULL, "state record too long");
-	r = ensure_dirs(ctx);
-	if (r)
-		return r;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", p) >= sizeof(tmp))
+		return vfc_fail(ctx, ENAMETOOLONG, NULL, "path too long");
 	/* a .tmp left by a crashed run is ours to replace */
 	if (unlink(tmp) < 0 && errno != ENOENT)
 		return vfc_fail(ctx, errno, NULL, "removing %s", vfc_path_strip(ctx, tmp));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return vfc_fail(ctx, errno, NULL, "creating %s", vfc_path_strip(ctx, tmp));
-	r = write_all(fd, text, (size_t)n);
+		return vfc_fail(ctx, errno, errno == EACCES || errno == EROFS ? "run as root, on a writable file system" : NULL,
+				"creating %s", vfc_path_strip(ctx, tmp));
+	r = write_all(fd, text, n);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)
@@ -229,17 +225,34 @@ int vfc_state_save(struct vfc_ctx *ctx, const struct vfc_state *st)
 	return 0;
 }
 
+int vfc_file_remove(struct vfc_ctx *ctx, const char *p)
+{
+	if (unlink(p) < 0 && errno != ENOENT)
+		return vfc_fail(ctx, errno, NULL, "removing %s", vfc_path_strip(ctx, p));
+	/* the file is gone either way; a failed sync only risks it coming back */
+	(void)fsync_dir(p);
+	return 0;
+}
+
+int vfc_state_save(struct vfc_ctx *ctx, const struct vfc_state *st)
+{
+	char text[VFC_STATE_MAX];
+	vfc_path_t p;
+	int r, n = vfc_state_format(st, text, sizeof(text));
+
+	if (n < 0 || vfc_path_state(ctx, p, &st->bdf, NULL))
+		return vfc_fail(ctx, ENAMETOOLONG, NULL, "state record too long");
+	r = ensure_dirs(ctx);
+	return r ? r : vfc_file_replace(ctx, p, text, (size_t)n);
+}
+
 int vfc_state_remove(struct vfc_ctx *ctx, const struct vfc_bdf *bdf)
 {
 	vfc_path_t p;
 
 	if (vfc_path_state(ctx, p, bdf, NULL))
 		return vfc_fail(ctx, ENAMETOOLONG, NULL, "path too long");
-	if (unlink(p) < 0 && errno != ENOENT)
-		return vfc_fail(ctx, errno, NULL, "removing %s", vfc_path_strip(ctx, p));
-	/* the record is gone either way; a failed sync only risks it coming back */
-	(void)fsync_dir(p);
-	return 0;
+	return vfc_file_remove(ctx, p);
 }
 
 static void lock_holder(int fd, char *buf, size_t len)

@@ -380,3 +380,18 @@ int vfc_write_attr(struct vfc_ctx *ctx, const char *path, const char *value)
 		return -errno;
 	return (size_t)w == len ? 0 : -EIO;
 }
+
+int vfc_path_persist(struct vfc_ctx *ctx, vfc_path_t out, const struct vfc_bdf *bdf)
+{
+	char b[VFC_BDF_STRLEN];
+
+	if (!bdf)
+		return build(ctx, out, VFC_PERSIST_DIR);
+	vfc_bdf_format(bdf, b);
+	return build(ctx, out, VFC_PERSIST_DIR "/%s", b);
+}
+
+int vfc_path_persist_rules(struct vfc_ctx *ctx, vfc_path_t out)
+{
+	return build(ctx, out, VFC_PERSIST_RULES);
+}

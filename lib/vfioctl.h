@@ -397,6 +397,9 @@ enum vfc_step_kind {
 	VFC_STEP_WAIT,         /* path: the VFIO node waited for */
 	VFC_STEP_OWNER,        /* path: the VFIO node; value: "uid:gid mode" */
 	VFC_STEP_REMOVE_STATE, /* path: the state file */
+	VFC_STEP_PERSIST,      /* path: the file under VFC_PERSIST_DIR; value: its content */
+	VFC_STEP_UNPERSIST,    /* path: the file under VFC_PERSIST_DIR, removed */
+	VFC_STEP_RULES,        /* path: VFC_PERSIST_RULES, rewritten */
 };
 
 struct vfc_step {
@@ -414,6 +417,7 @@ typedef void (*vfc_step_fn)(void *data, const struct vfc_step *step);
 #define VFC_BIND_DRY_RUN (1u << 1) /* report the steps, change nothing */
 #define VFC_BIND_FORCE   (1u << 2) /* bind even what the safety checks refuse */
 #define VFC_BIND_OWNER   (1u << 3) /* give the group node to owner_uid:owner_gid */
+#define VFC_BIND_PERSIST (1u << 4) /* bind: also at boot (VFC_PERSIST_DIR); unbind: no longer */
 
 #define VFC_BIND_TIMEOUT_DEFAULT_MS 20000
 
@@ -473,6 +477,45 @@ int vfc_unbind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_t n,
 	       size_t *nres);
 
 const char *vfc_bind_action_str(enum vfc_bind_action a);
+
+/* ---- bindings kept across reboots (persist.c) ------------------------------ */
+
+/*
+ * `bind --persist` leaves one file per device in VFC_PERSIST_DIR; at boot
+ * VFC_PERSIST_UNIT runs `vfioctl persist apply`, which binds each device again
+ * if its slot still holds the same vendor:device. Owners are also kept as a
+ * udev rule in VFC_PERSIST_RULES, rewritten with the current group numbers
+ * whenever the set changes and at every boot.
+ */
+#define VFC_PERSIST_DIR   "/etc/vfioctl/persist"
+#define VFC_PERSIST_RULES "/run/udev/rules.d/70-vfioctl.rules"
+#define VFC_PERSIST_UNIT  "vfioctl-persist.service"
+#define VFC_PERSIST_MAX   512
+
+struct vfc_persist {
+	struct vfc_bdf bdf;
+	uint16_t vendor, device; /* what the slot held when it was persisted */
+	bool has_owner;
+	uid_t uid;
+	gid_t gid;
+	bool force;              /* bound with --force: the safety checks are skipped at boot */
+	char error[160];         /* not "": the file cannot be used, and why */
+};
+
+int vfc_persist_format(const struct vfc_persist *p, char *buf, size_t len);
+/* Pure; fills all but bdf. -EINVAL with p->error set when malformed. */
+int vfc_persist_parse(const char *text, struct vfc_persist *p);
+/* Every file, sorted by device; a malformed one comes back with .error set. */
+int vfc_persist_list(struct vfc_ctx *ctx, struct vfc_persist **out, size_t *n);
+/* 0, -ENOENT when none, -EINVAL (message set) when malformed. */
+int vfc_persist_load(struct vfc_ctx *ctx, const struct vfc_bdf *bdf, struct vfc_persist *p);
+int vfc_persist_save(struct vfc_ctx *ctx, const struct vfc_persist *p);
+/* 0, or -ENOENT when nothing was persisted for it. */
+int vfc_persist_remove(struct vfc_ctx *ctx, const struct vfc_bdf *bdf);
+/* Rewrites (or removes, when no entry has an owner) the udev owner rule. */
+int vfc_persist_write_rules(struct vfc_ctx *ctx);
+/* Is VFC_PERSIST_UNIT enabled (wanted by sysinit.target)? */
+bool vfc_persist_unit_enabled(struct vfc_ctx *ctx);
 
 #define VFC_ERR_REFUSED     (1u << 0) /* a safety check said no; nothing changed */
 #define VFC_ERR_ROLLED_BACK (1u << 1) /* changes were made and undone */
