@@ -5,6 +5,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
 PKGS       := libkmod libudev popt libpci smartcols
@@ -117,10 +118,14 @@ install: $(B)/vfioctl
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
 	install -D -m 0644 completions/vfioctl.bash $(DESTDIR)$(BASHCOMPDIR)/vfioctl
 	install -D -m 0644 completions/_vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' cli/vfioctl-persist.service.in \
+		>$(DESTDIR)$(UNITDIR)/vfioctl-persist.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-persist.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(BASHCOMPDIR)/vfioctl \
-	      $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl
+	      $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(UNITDIR)/vfioctl-persist.service
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MANPAGES)))
 
 dist:

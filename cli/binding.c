@@ -39,7 +39,7 @@ static const int unbind_defaults[] = { COL_DEVICE, COL_GROUP, COL_FROM, COL_TO, 
 enum { SCOL_STEP, SCOL_DEVICE, SCOL_PATH, SCOL_VALUE };
 
 static const struct colinfo step_infos[] = {
-	[SCOL_STEP] = { "STEP", 12, 0, COL_STR, "load-module, save-state, write, verify, wait, owner, remove-state" },
+	[SCOL_STEP] = { "STEP", 12, 0, COL_STR, "load-module, save-state, write, verify, wait, owner, remove-state, persist, unpersist, udev-rules" },
 	[SCOL_DEVICE] = { "DEVICE", 12, 0, COL_STR, "PCI address the step is for" },
 	[SCOL_PATH] = { "PATH", 0.5, 0, COL_STR, "file written, link checked or node waited for" },
 	[SCOL_VALUE] = { "VALUE", 0.3, 0, COL_STR, "what is written or expected" },
@@ -57,6 +57,9 @@ static const char *step_name(enum vfc_step_kind k)
 	case VFC_STEP_WAIT: return "wait";
 	case VFC_STEP_OWNER: return "owner";
 	case VFC_STEP_REMOVE_STATE: return "remove-state";
+	case VFC_STEP_PERSIST: return "persist";
+	case VFC_STEP_UNPERSIST: return "unpersist";
+	case VFC_STEP_RULES: return "udev-rules";
 	}
 	return "?";
 }
@@ -313,11 +316,94 @@ int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
 	if (rc >= 0)
 		goto done;
 	opts.flags |= (bc->group ? VFC_BIND_GROUP : 0) | (bc->dry_run ? VFC_BIND_DRY_RUN : 0) |
-		      (bc->force ? VFC_BIND_FORCE : 0);
+		      (bc->force ? VFC_BIND_FORCE : 0) | (bc->persist ? VFC_BIND_PERSIST : 0);
 	rc = execute(ctx, unbind, &opts, bdfs, n, bc->verbose, &o);
 done:
 	out_free(&o);
 	free(bdfs);
 	poptFreeContext(pc);
 	return rc;
+}
+
+/* ---- persist apply -------------------------------------------------------------- */
+
+/*
+ * Is the slot still holding what was persisted? 1 yes, 0 absent (skipped with
+ * a warning: hotplug, a card taken out), <0 no (the caller reports it).
+ */
+static int slot_matches(struct vfc_ctx *ctx, const struct vfc_persist *p)
+{
+	char b[VFC_BDF_STRLEN];
+	struct vfc_device d;
+
+	vfc_bdf_format(&p->bdf, b);
+	if (p->error[0]) {
+		warnx_("error: %s: %s", b, p->error);
+		return -EINVAL;
+	}
+	if (vfc_device_read(ctx, &p->bdf, &d)) {
+		warnx_("warning: %s is not present: skipped", b);
+		return 0;
+	}
+	if (d.vendor != p->vendor || d.device != p->device) {
+		warnx_("error: %s holds %04x:%04x, not the %04x:%04x that was persisted: not binding it "
+		       "('vfioctl persist remove %s' if the change is meant)",
+		       b, d.vendor, d.device, p->vendor, p->device, b);
+		return -ENODEV;
+	}
+	return 1;
+}
+
+int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose)
+{
+	struct vfc_persist *v = NULL;
+	struct out o = { 0 };
+	size_t n = 0;
+	int rc = setup_table(&o, cmd, false, dry), e;
+
+	if (rc >= 0)
+		return rc;
+	e = vfc_persist_list(ctx, &v, &n);
+	if (e) {
+		out_free(&o);
+		return report_error(ctx, e);
+	}
+	rc = EXIT_OK;
+	catch_signals();
+	for (size_t i = 0; i < n && !binding_cancel; i++) {
+		struct vfc_bind_opts opts = { .timeout_ms = VFC_BIND_TIMEOUT_DEFAULT_MS,
+					      .cancel = &binding_cancel };
+		struct step_sink sink = { .verbose = verbose, .o = dry ? &o : NULL };
+		struct vfc_bind_result *res = NULL;
+		size_t nres = 0;
+		int m = slot_matches(ctx, &v[i]), r = EXIT_OK;
+
+		if (m <= 0) {
+			rc = rc ? rc : (m ? EXIT_FAIL : EXIT_OK);
+			continue;
+		}
+		opts.flags = (dry ? VFC_BIND_DRY_RUN : 0) | (v[i].force ? VFC_BIND_FORCE : 0) |
+			     (v[i].has_owner ? VFC_BIND_OWNER : 0);
+		opts.owner_uid = v[i].uid;
+		opts.owner_gid = v[i].gid;
+		opts.step_fn = on_step;
+		opts.step_data = &sink;
+		e = vfc_bind(ctx, &v[i].bdf, 1, &opts, &res, &nres);
+		for (size_t j = 0; !dry && j < nres; j++)
+			if (add_result(&o, &res[j]))
+				r = EXIT_FAIL;
+		free(res);
+		if (e)
+			r = failure(ctx, e);
+		rc = rc ? rc : r;
+	}
+	/* the owners' udev rule, with this boot's group numbers */
+	if (!dry && !binding_cancel && (e = vfc_persist_write_rules(ctx)))
+		rc = rc ? rc : report_error(ctx, e);
+	if (out_print(&o))
+		rc = rc ? rc : EXIT_FAIL;
+	out_free(&o);
+	free(v);
+	die_of_signal();
+	return binding_cancel ? EXIT_FAIL : rc;
 }

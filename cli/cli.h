@@ -32,7 +32,7 @@ struct cmd {
 };
 
 extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_bind,
-	cmd_unbind, cmd_container, cmd_map;
+	cmd_unbind, cmd_container, cmd_map, cmd_persist;
 
 extern const char *program_name;
 
@@ -52,12 +52,15 @@ int cmd_parse(const struct cmd *cmd, const struct poptOption *opts, int argc,
 
 /* binding.c: what bind and unbind share (steps, results, signals, exit codes). */
 struct binding_cli {
-	int group, dry_run, force, verbose;
+	int group, dry_run, force, verbose, persist;
 	char *owner, *timeout;
 };
 extern volatile sig_atomic_t binding_cancel;
 int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
 		const struct poptOption *cmd_opts, struct binding_cli *bc, int argc,
 		const char **argv);
+
+/* `persist apply`: bind every persisted device whose slot holds what was persisted. */
+int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose);
 
 #endif

@@ -15,6 +15,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		  "print every step, in order; change nothing", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &bc.force, 0,
 		  "bind even a device the host is using", NULL },
+		{ "persist", 'p', POPT_ARG_NONE, &bc.persist, 0,
+		  "bind them again at every boot (" VFC_PERSIST_DIR ")", NULL },
 		{ "timeout", 0, POPT_ARG_STRING, &bc.timeout, 0,
 		  "wait up to S seconds for the VFIO node (default 20)", "S" },
 		{ "verbose", 'v', POPT_ARG_NONE, &bc.verbose, 0,

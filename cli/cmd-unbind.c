@@ -11,6 +11,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		  "give back every device of each device's IOMMU group", NULL },
 		{ "dry-run", 0, POPT_ARG_NONE, &bc.dry_run, 0,
 		  "print every step, in order; change nothing", NULL },
+		{ "persist", 'p', POPT_ARG_NONE, &bc.persist, 0,
+		  "no longer bind them at boot either", NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, &bc.verbose, 0,
 		  "print each step on stderr as it happens", NULL },
 		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, output_options, 0, NULL, NULL },

@@ -21,6 +21,7 @@ static const struct cmd *const commands[] = {
 	&cmd_unbind,
 	&cmd_container,
 	&cmd_map,
+	&cmd_persist,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

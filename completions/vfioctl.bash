@@ -266,6 +266,25 @@ _vfioctl()
         _vfioctl_add "${opts[@]}"
         return
     fi
+    # Lower-case words in the usage line are actions (persist list|remove|apply):
+    # the first word after the command is one; what follows it in the usage
+    # line is what it takes.
+    local -a actions=()
+    local t have=''
+    for t in ${usage//[][|.]/ }; do
+        [[ $t == [a-z]* ]] && actions+=("$t")
+    done
+    if ((${#actions[@]})); then
+        for ((i = cmdi + 1; i < cword; i++)); do
+            [[ ${words[i]} == -* ]] || { have=${words[i]}; break; }
+        done
+        if [[ -z $have ]]; then
+            _vfioctl_add "${actions[@]}"
+            return
+        fi
+        [[ $usage == *"$have BDF"* ]] || return
+        usage=BDF
+    fi
     [[ $usage == *GROUP* ]] && _vfioctl_groups "$root"
     [[ $usage == *BDF* ]] && _vfioctl_bdfs "$root"
     __ltrim_colon_completions "$cur"

@@ -94,7 +94,7 @@ vf() { "$VFIOCTL" --sysroot "$ROOT" "$@"; }
 @test "bind and unbind --help name their options and page" {
 	run "$VFIOCTL" bind --help
 	[ "$status" -eq 0 ]
-	for o in --group --owner --dry-run --force --timeout --verbose --json; do
+	for o in --group --owner --dry-run --force --timeout --verbose --json --persist; do
 		[[ "$output" == *"$o"* ]]
 	done
 	[[ "$output" == *"vfioctl-bind(8)"* ]]
@@ -519,6 +519,154 @@ fdproc() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"vfio-pci is not loaded in $ROOT"* ]]
 	[ ! -e "$ROOT/run/vfioctl/devices/0000:00:08.0" ]
+}
+
+# ---- persistence ---------------------------------------------------------------
+
+# persisted BDF TEXT: an entry as bind --persist leaves it
+persisted() { put "etc/vfioctl/persist/$1" "$2"; }
+
+@test "bind --persist keeps the device and its IDs, and says the unit is not enabled" {
+	mkdir "$ROOT/etc"
+	run vf bind --persist -r -n -o DEVICE,ACTION 0000:00:09.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0000:00:09.0 unchanged"* ]]
+	[[ "$output" == *"vfioctl-persist.service is not enabled"*"systemctl enable vfioctl-persist.service"* ]]
+	f=$ROOT/etc/vfioctl/persist/0000:00:09.0
+	grep -qx 'version=1' "$f"
+	grep -qx 'id=1234:11e8' "$f"
+	grep -qx 'owner=' "$f"
+	grep -qx 'force=no' "$f"
+	[ ! -e "$f.tmp" ]
+	[ "$(stat -c %a "$ROOT/etc/vfioctl/persist")" = 755 ]
+	[ "$(stat -c %a "$f")" = 644 ]
+	# no owner, no udev rule
+	[ ! -e "$ROOT/run/udev/rules.d/70-vfioctl.rules" ]
+	# once the unit is enabled, no warning
+	mkdir -p "$ROOT/etc/systemd/system/sysinit.target.wants"
+	ln -s /usr/lib/systemd/system/vfioctl-persist.service "$ROOT/etc/systemd/system/sysinit.target.wants/"
+	run vf bind --persist 0000:00:09.0
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"not enabled"* ]]
+}
+
+@test "an owner is kept as a udev rule with the group's current number" {
+	persisted 0000:00:09.0 "$(printf 'version=1\nid=1234:11e8\nowner=0:0\nforce=no')"
+	persisted 0000:00:08.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	# any change to the entries rewrites the rule
+	run vf persist remove 0000:00:08.0
+	[ "$status" -eq 0 ]
+	rules=$ROOT/run/udev/rules.d/70-vfioctl.rules
+	grep -qx 'SUBSYSTEM=="vfio", KERNEL=="9", OWNER="0", GROUP="0", MODE="0660"' "$rules"
+	[ "$(grep -c '^SUBSYSTEM' "$rules")" -eq 1 ]
+	run vf persist remove 0000:00:09.0
+	[ ! -e "$rules" ]
+}
+
+@test "bind --persist --dry-run shows the files it would write and writes none" {
+	run vf bind --persist --dry-run -r -o STEP,PATH,VALUE 0000:00:08.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'persist /etc/vfioctl/persist/0000:00:08.0 id=1234:11e8\x20force=no'* ]]
+	[[ "$output" == *"udev-rules /run/udev/rules.d/70-vfioctl.rules"* ]]
+	# after the device is bound, not before
+	[ "$(grep -n '^persist' <<<"$output" | cut -d: -f1)" -gt "$(grep -n '^wait' <<<"$output" | cut -d: -f1)" ]
+	[ ! -e "$ROOT/etc/vfioctl" ]
+}
+
+@test "a failed bind --persist leaves no entry, and puts back one that was there" {
+	persisted 0000:00:05.0 "$(printf 'version=1\nid=8086:10d3\nowner=\nforce=yes')"
+	before=$(cat "$ROOT/etc/vfioctl/persist/0000:00:05.0")
+	run vf bind --persist --force 0000:00:08.0 0000:00:05.0
+	[ "$status" -eq 7 ]
+	[ ! -e "$ROOT/etc/vfioctl/persist/0000:00:08.0" ]
+	[ "$(cat "$ROOT/etc/vfioctl/persist/0000:00:05.0")" = "$before" ]
+}
+
+@test "persist list: each entry and how its device stands now" {
+	persisted 0000:00:09.0 "$(printf 'version=1\nid=1234:11e8\nowner=0:0\nforce=no')"
+	persisted 0000:00:08.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	persisted 0000:00:05.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	persisted 0000:00:1e.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	persisted 0000:00:06.0 "$(printf 'version=1\nid=zzzz\n')"
+	persisted 0000:00:06.0.tmp "half a file"
+	run vf persist list -r -n -o DEVICE,ID,FOUND,DRIVER,OWNER,STATE
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0000:00:05.0 1234:11e8 8086:10d3 e1000e  other-device" ]
+	[ "${lines[1]}" = "0000:00:06.0  1b36:0010 nvme  invalid" ]
+	[ "${lines[2]}" = "0000:00:08.0 1234:11e8 1234:11e8   pending" ]
+	[ "${lines[3]}" = "0000:00:09.0 1234:11e8 1234:11e8 vfio-pci root:root bound" ]
+	[ "${lines[4]}" = "0000:00:1e.0 1234:11e8    absent" ]
+	[ "${#lines[@]}" -eq 5 ]
+	# the table for people also says when nothing would apply them at boot
+	run vf persist list
+	[[ "$output" == *"vfioctl-persist.service is not enabled"* ]]
+	run vf persist list -J -o DEVICE,STATE,REASON
+	run jq -r '.persist[1].reason' <<<"$output"
+	[ "$output" = "id=zzzz is not VVVV:DDDD" ]
+}
+
+@test "persist apply binds what matches, skips what is absent, refuses another device" {
+	persisted 0000:00:09.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	persisted 0000:00:05.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	persisted 0000:00:1e.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	run vf persist apply -r -n -o DEVICE,ACTION
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"0000:00:05.0 holds 8086:10d3, not the 1234:11e8 that was persisted: not binding it"* ]]
+	[[ "$output" == *"0000:00:1e.0 is not present: skipped"* ]]
+	[[ "$output" == *"0000:00:09.0 unchanged"* ]]
+	[ "$(cat "$ROOT/sys/bus/pci/devices/0000:00:05.0/driver_override")" = "(null)" ]
+	rm "$ROOT/etc/vfioctl/persist/0000:00:05.0"
+	run vf persist apply
+	[ "$status" -eq 0 ]
+}
+
+@test "persist apply keeps the safety checks unless the entry was forced" {
+	netif 0000:00:05.0 ens5 0x1003
+	put proc/net/route "$(printf 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nens5\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0')"
+	persisted 0000:00:05.0 "$(printf 'version=1\nid=8086:10d3\nowner=\nforce=no')"
+	run vf persist apply --dry-run
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"refusing to bind 0000:00:05.0"* ]]
+	persisted 0000:00:05.0 "$(printf 'version=1\nid=8086:10d3\nowner=\nforce=yes')"
+	run vf persist apply --dry-run -r -o STEP,PATH,VALUE
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"write /sys/bus/pci/devices/0000:00:05.0/driver_override vfio-pci"* ]]
+}
+
+@test "persist remove: by address or --all; unknown addresses are said, bad ones refused" {
+	persisted 0000:00:09.0 "$(printf 'version=1\nid=1234:11e8\nowner=0:0\nforce=no')"
+	persisted 0000:00:08.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	run vf persist remove 0000:00:09.0 bogus
+	[ "$status" -eq 2 ]
+	[ -e "$ROOT/etc/vfioctl/persist/0000:00:09.0" ]
+	run vf persist remove 0000:00:09.0 00:1e.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0000:00:09.0: no longer bound to vfio-pci at boot"* ]]
+	[[ "$output" == *"0000:00:1e.0: nothing persisted"* ]]
+	[ ! -e "$ROOT/etc/vfioctl/persist/0000:00:09.0" ]
+	run vf persist remove
+	[ "$status" -eq 2 ]
+	run vf persist remove --all
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$ROOT/etc/vfioctl/persist")" ]
+	run vf persist frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown action 'frobnicate' (list, remove or apply)"* ]]
+}
+
+@test "unbind says a device goes back to vfio-pci at boot; unbind --persist ends that" {
+	persisted 0000:00:08.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	run vf unbind 0000:00:08.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0000:00:08.0 goes back to vfio-pci at boot (/etc/vfioctl/persist/0000:00:08.0): 'vfioctl persist remove 0000:00:08.0' ends that"* ]]
+	[ -e "$ROOT/etc/vfioctl/persist/0000:00:08.0" ]
+	run vf unbind --persist --dry-run -r -o STEP,PATH 0000:00:08.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"unpersist /etc/vfioctl/persist/0000:00:08.0"* ]]
+	[ -e "$ROOT/etc/vfioctl/persist/0000:00:08.0" ]
+	run vf unbind --persist 0000:00:08.0
+	[ "$status" -eq 0 ]
+	[ ! -e "$ROOT/etc/vfioctl/persist/0000:00:08.0" ]
 }
 
 # ---- completion ----------------------------------------------------------------

@@ -292,6 +292,15 @@ has_line() {
 	[ "$output" = "$(lines_of 1 13)" ]
 }
 
+@test "bash: persist offers its actions, then the addresses remove takes" {
+	bash_complete "vfioctl --sysroot $ROOT persist "
+	[ "$output" = "$(lines_of apply list remove)" ]
+	bash_complete "vfioctl --sysroot $ROOT persist remove 0001"
+	[ "$output" = 0001:00:00.0 ]
+	bash_complete "vfioctl --sysroot $ROOT persist list "
+	[ -z "$output" ]
+}
+
 @test "bash: an unknown command or a missing binary completes nothing, quietly" {
 	bash_complete "vfioctl bogus --"
 	[ -z "$output" ]
@@ -434,6 +443,13 @@ zsh_complete() {
 	zsh_complete "vfioctl map 1 --mode "
 	[ "$output" = "$(lines_of iopf no-pin pin)" ]
 	zsh_complete "vfioctl --sysroot $ROOT map 1 --bar 0 --bar-device 0001"
+	[ "$output" = 0001:00:00.0 ]
+}
+
+@test "zsh: persist offers its actions, then the addresses remove takes" {
+	zsh_complete "vfioctl --sysroot $ROOT persist "
+	[ "$output" = "$(lines_of apply list remove)" ]
+	zsh_complete "vfioctl --sysroot $ROOT persist remove 0001"
 	[ "$output" = 0001:00:00.0 ]
 }
 
