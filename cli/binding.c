@@ -382,8 +382,9 @@ int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool ver
 			rc = rc ? rc : (m ? EXIT_FAIL : EXIT_OK);
 			continue;
 		}
+		/* at boot the host driver may not have bound yet: unbind lets the kernel choose */
 		opts.flags = (dry ? VFC_BIND_DRY_RUN : 0) | (v[i].force ? VFC_BIND_FORCE : 0) |
-			     (v[i].has_owner ? VFC_BIND_OWNER : 0);
+			     (v[i].has_owner ? VFC_BIND_OWNER : 0) | VFC_BIND_KERNEL_CHOICE;
 		opts.owner_uid = v[i].uid;
 		opts.owner_gid = v[i].gid;
 		opts.step_fn = on_step;

@@ -251,6 +251,7 @@ static int plan_bind_item(struct run *r, struct item *it)
 	snprintf(it->st.driver, sizeof(it->st.driver), "%s", d->driver);
 	snprintf(it->st.driver_override, sizeof(it->st.driver_override), "%s",
 		 d->driver_override);
+	it->st.kernel_choice = r->o->flags & VFC_BIND_KERNEL_CHOICE;
 	/*
 	 * Unbound, yet recorded with a driver: an earlier run stopped half way
 	 * (killed between unbind and probe). The record knows where it belongs.
@@ -986,7 +987,7 @@ static int plan_unbind_item(struct run *r, struct item *it)
 	it->had_record = e == 0;
 	vfc_bdf_format(&d->bdf, b);
 	if (vfc_driver_is_vfio(d->driver)) {
-		if (!it->had_record)
+		if (!it->had_record || it->st.kernel_choice)
 			it->no_record = true;
 		return 0;
 	}

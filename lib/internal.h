@@ -124,6 +124,8 @@ struct vfc_state {
 	char driver_override[64]; /* "" when none was set */
 	int sriov_numvfs;         /* VFs of a PF, -1 otherwise */
 	int group;
+	bool kernel_choice;       /* unbind: the kernel's default match, not `driver`
+				   * (bound at boot, before the host driver had a chance) */
 };
 #define VFC_STATE_MAX 512
 int vfc_state_format(const struct vfc_state *st, char *buf, size_t len);

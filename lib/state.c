@@ -30,9 +30,10 @@ int vfc_state_format(const struct vfc_state *st, char *buf, size_t len)
 		     "# vfioctl: driver of the device before `vfioctl bind`;"
 		     " `vfioctl unbind` restores it\n"
 		     "version=%d\ndevice=%s\ndriver=%s\ndriver_override=%s\n"
-		     "sriov_numvfs=%d\ngroup=%d\n",
+		     "sriov_numvfs=%d\ngroup=%d\nrestore=%s\n",
 		     STATE_VERSION, vfc_bdf_format(&st->bdf, b), st->driver,
-		     st->driver_override, st->sriov_numvfs, st->group);
+		     st->driver_override, st->sriov_numvfs, st->group,
+		     st->kernel_choice ? "kernel" : "driver");
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
 }
 
@@ -84,6 +85,12 @@ static int parse_line(char *line, struct vfc_state *st, unsigned int *seen)
 		return parse_int_field(v, -1, &st->sriov_numvfs);
 	if (!strcmp(line, "group"))
 		return parse_int_field(v, -1, &st->group);
+	if (!strcmp(line, "restore")) {
+		if (strcmp(v, "kernel") && strcmp(v, "driver"))
+			return -EINVAL;
+		st->kernel_choice = !strcmp(v, "kernel");
+		return 0;
+	}
 	return 0; /* a later version's extra keys do not make the record unusable */
 }
 

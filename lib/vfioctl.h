@@ -418,6 +418,9 @@ typedef void (*vfc_step_fn)(void *data, const struct vfc_step *step);
 #define VFC_BIND_FORCE   (1u << 2) /* bind even what the safety checks refuse */
 #define VFC_BIND_OWNER   (1u << 3) /* give the group node to owner_uid:owner_gid */
 #define VFC_BIND_PERSIST (1u << 4) /* bind: also at boot (VFC_PERSIST_DIR); unbind: no longer */
+/* bind: unbind gives the device to the kernel's default match, not to the driver it
+ * has now (persist apply: at boot the host driver may not have bound yet) */
+#define VFC_BIND_KERNEL_CHOICE (1u << 5)
 
 #define VFC_BIND_TIMEOUT_DEFAULT_MS 20000
 

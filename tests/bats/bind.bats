@@ -158,7 +158,7 @@ vf() { "$VFIOCTL" --sysroot "$ROOT" "$@"; }
 @test "dry run: every step of an unbound device, in order" {
 	run vf bind --dry-run -r -n 0000:00:08.0
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = 'save-state /run/vfioctl/devices/0000:00:08.0 version=1\x20device=0000:00:08.0\x20driver=\x20driver_override=\x20sriov_numvfs=-1\x20group=8' ]
+	[ "${lines[0]}" = 'save-state /run/vfioctl/devices/0000:00:08.0 version=1\x20device=0000:00:08.0\x20driver=\x20driver_override=\x20sriov_numvfs=-1\x20group=8\x20restore=driver' ]
 	[ "${lines[1]}" = "write /sys/bus/pci/devices/0000:00:08.0/driver_override vfio-pci" ]
 	[ "${lines[2]}" = "write /sys/bus/pci/drivers_probe 0000:00:08.0" ]
 	[ "${lines[3]}" = "verify /sys/bus/pci/devices/0000:00:08.0/driver vfio-pci" ]
@@ -618,6 +618,19 @@ persisted() { put "etc/vfioctl/persist/$1" "$2"; }
 	rm "$ROOT/etc/vfioctl/persist/0000:00:05.0"
 	run vf persist apply
 	[ "$status" -eq 0 ]
+}
+
+@test "persist apply records that unbind lets the kernel choose the driver" {
+	persisted 0000:00:08.0 "$(printf 'version=1\nid=1234:11e8\nowner=\nforce=no')"
+	run vf persist apply --dry-run -r -o STEP,VALUE
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'save-state version=1\x20device=0000:00:08.0\x20driver=\x20driver_override=\x20sriov_numvfs=-1\x20group=8\x20restore=kernel'* ]]
+	# such a record: unbind clears the override and asks the kernel, whatever the record's driver
+	record 0000:00:09.0 ""
+	printf 'restore=kernel\n' >>"$ROOT/run/vfioctl/devices/0000:00:09.0"
+	run vf unbind --dry-run -r -o STEP,PATH,VALUE 0000:00:09.0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"write /sys/bus/pci/drivers_probe 0000:00:09.0"* ]]
 }
 
 @test "persist apply keeps the safety checks unless the entry was forced" {

@@ -30,6 +30,15 @@ static void test_round_trip(void)
 	ok(vfc_state_parse(buf, &b) == 0 && !b.driver[0] && !b.driver_override[0] &&
 	   b.sriov_numvfs == -1, "an unbound device reads back unbound");
 	ok(vfc_state_format(&a, buf, 20) < 0, "a buffer too small is an error, not a cut record");
+
+	a.kernel_choice = true;
+	vfc_state_format(&a, buf, sizeof(buf));
+	ok(strstr(buf, "\nrestore=kernel\n") != NULL, "a boot-time record says the kernel chooses");
+	ok(vfc_state_parse(buf, &b) == 0 && b.kernel_choice, "and reads back so");
+	ok(vfc_state_parse("version=1\ndevice=0000:00:05.0\ndriver=e1000e\n", &b) == 0 &&
+	   !b.kernel_choice, "a record without restore= goes back to its driver");
+	ok(vfc_state_parse("version=1\ndevice=0000:00:05.0\ndriver=\nrestore=maybe\n", &b) ==
+	   -EINVAL, "restore= is kernel or driver, nothing else");
 }
 
 static void test_damage(void)
