@@ -79,11 +79,7 @@ static int bytes_mode;
 
 static int set_size(struct out *o, struct libscols_line *ln, int col, uint64_t v)
 {
-	char buf[32];
-
-	if (bytes_mode || outopts.json)
-		return out_setf(o, ln, col, "%" PRIu64, v);
-	return out_set(o, ln, col, vfc_size_format(v, buf, sizeof(buf)));
+	return out_set_bytes(o, ln, col, v, bytes_mode);
 }
 
 static int set_kb(struct out *o, struct libscols_line *ln, int col, int64_t kb)
@@ -160,6 +156,30 @@ static void pages_str(const struct item *it, char *buf, size_t len)
 		snprintf(buf, len, "THP %" PRIu64 "%%", it->pages.huge * 100 / it->size);
 }
 
+/*
+ * What a mapping (or the total) cost in memory and DMA entries: v holds VmLck
+ * before and after (KiB), VmPin before and after, DMA entries free before and
+ * after; -1 where unknown.
+ */
+static int set_accounting(struct out *o, struct libscols_line *ln, const int64_t v[6],
+			  unsigned int repeats)
+{
+	int r = 0;
+
+	r |= set_delta(o, ln, COL_LOCKED, v[0], v[1]);
+	r |= set_kb(o, ln, COL_LOCKED_BEFORE, v[0]);
+	r |= set_kb(o, ln, COL_LOCKED_AFTER, v[1]);
+	r |= set_delta(o, ln, COL_PINNED, v[2], v[3]);
+	r |= set_kb(o, ln, COL_PINNED_BEFORE, v[2]);
+	r |= set_kb(o, ln, COL_PINNED_AFTER, v[3]);
+	if (v[4] >= 0 && v[5] >= 0)
+		r |= out_setf(o, ln, COL_ENTRIES, "%" PRId64, v[4] - v[5]);
+	if (v[5] >= 0)
+		r |= out_setf(o, ln, COL_ENTRIES_LEFT, "%" PRId64, v[5]);
+	r |= out_setf(o, ln, COL_REPEATS, "%u", repeats);
+	return r;
+}
+
 static int add_item(const struct map_run *rn, struct out *o, const struct item *it)
 {
 	struct libscols_line *ln = out_line(o);
@@ -183,17 +203,10 @@ static int add_item(const struct map_run *rn, struct out *o, const struct item *
 		r |= set_size(o, ln, COL_RSS, it->pages.rss);
 	}
 	r |= set_times(o, ln, it->ms, rn->o->repeat, it->size);
-	r |= set_delta(o, ln, COL_LOCKED, it->lck_before, it->lck_after);
-	r |= set_kb(o, ln, COL_LOCKED_BEFORE, it->lck_before);
-	r |= set_kb(o, ln, COL_LOCKED_AFTER, it->lck_after);
-	r |= set_delta(o, ln, COL_PINNED, it->pin_before, it->pin_after);
-	r |= set_kb(o, ln, COL_PINNED_BEFORE, it->pin_before);
-	r |= set_kb(o, ln, COL_PINNED_AFTER, it->pin_after);
-	if (it->avail_before >= 0 && it->avail_after >= 0)
-		r |= out_setf(o, ln, COL_ENTRIES, "%" PRId64, it->avail_before - it->avail_after);
-	if (it->avail_after >= 0)
-		r |= out_setf(o, ln, COL_ENTRIES_LEFT, "%" PRId64, it->avail_after);
-	r |= out_setf(o, ln, COL_REPEATS, "%u", rn->repeats_done);
+	r |= set_accounting(o, ln, (const int64_t[6]){ it->lck_before, it->lck_after,
+						       it->pin_before, it->pin_after,
+						       it->avail_before, it->avail_after },
+			    rn->repeats_done);
 	return r;
 }
 
@@ -208,19 +221,12 @@ static int add_total(const struct map_run *rn, struct out *o)
 	r |= out_set(o, ln, COL_MAPPING, "total");
 	r |= set_size(o, ln, COL_SIZE, size);
 	r |= set_times(o, ln, rn->total_ms, rn->repeats_done, size);
-	r |= set_delta(o, ln, COL_LOCKED, rn->lck_start, rn->lck_mapped);
-	r |= set_kb(o, ln, COL_LOCKED_BEFORE, rn->lck_start);
-	r |= set_kb(o, ln, COL_LOCKED_AFTER, rn->lck_mapped);
 	if (!rn->o->hold)
 		r |= set_kb(o, ln, COL_LOCKED_END, rn->lck_end);
-	r |= set_delta(o, ln, COL_PINNED, rn->pin_start, rn->pin_mapped);
-	r |= set_kb(o, ln, COL_PINNED_BEFORE, rn->pin_start);
-	r |= set_kb(o, ln, COL_PINNED_AFTER, rn->pin_mapped);
-	if (rn->avail_start >= 0 && rn->avail_mapped >= 0)
-		r |= out_setf(o, ln, COL_ENTRIES, "%" PRId64, rn->avail_start - rn->avail_mapped);
-	if (rn->avail_mapped >= 0)
-		r |= out_setf(o, ln, COL_ENTRIES_LEFT, "%" PRId64, rn->avail_mapped);
-	r |= out_setf(o, ln, COL_REPEATS, "%u", rn->repeats_done);
+	r |= set_accounting(o, ln, (const int64_t[6]){ rn->lck_start, rn->lck_mapped,
+						       rn->pin_start, rn->pin_mapped,
+						       rn->avail_start, rn->avail_mapped },
+			    rn->repeats_done);
 	return r;
 }
 

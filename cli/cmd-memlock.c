@@ -50,11 +50,7 @@ static int bytes_mode;
 /* Sizes: human in tables, exact bytes with --bytes and in JSON. */
 static int set_size(struct out *o, struct libscols_line *ln, int col, uint64_t v)
 {
-	char buf[32];
-
-	if (bytes_mode || outopts.json)
-		return out_setf(o, ln, col, "%" PRIu64, v);
-	return out_set(o, ln, col, vfc_size_format(v, buf, sizeof(buf)));
+	return out_set_bytes(o, ln, col, v, bytes_mode);
 }
 
 static const char *status_of(const struct vfc_memlock_proc *p, int *pct)

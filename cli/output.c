@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <inttypes.h>
+
 #include "output.h"
 #include "cli.h"
 
@@ -257,4 +259,13 @@ void out_free(struct out *o)
 {
 	scols_unref_table(o->tb);
 	o->tb = NULL;
+}
+
+int out_set_bytes(struct out *o, struct libscols_line *ln, int col, uint64_t v, bool exact)
+{
+	char buf[32];
+
+	if (exact || outopts.json)
+		return out_setf(o, ln, col, "%" PRIu64, v);
+	return out_set(o, ln, col, vfc_size_format(v, buf, sizeof(buf)));
 }

@@ -10,6 +10,7 @@
 #include <popt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum col_type { COL_STR, COL_NUM, COL_BOOL, COL_ARRAY };
 
@@ -60,6 +61,8 @@ static inline const char *out_bool(bool b)
 {
 	return b ? "yes" : "no";
 }
+/* A size in bytes: human (1.5G) in tables, exact bytes in JSON or when `exact`. */
+int out_set_bytes(struct out *o, struct libscols_line *ln, int col, uint64_t v, bool exact);
 int out_print(struct out *o);
 void out_free(struct out *o);
 

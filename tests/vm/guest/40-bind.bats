@@ -5,18 +5,6 @@
 
 load helpers
 
-NIC=0000:00:05.0
-NVME=0000:00:06.0
-BR_A=0000:01:01.0
-BR_B=0000:01:02.0
-
-driver_of() {
-	local l
-	l=$(readlink "/sys/bus/pci/devices/$1/driver") || { echo -; return 0; }
-	echo "${l##*/}"
-}
-override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
-group_of() { local l; l=$(readlink "/sys/bus/pci/devices/$1/iommu_group"); echo "${l##*/}"; }
 netif_of() { local n=(/sys/bus/pci/devices/$1/net/*); [[ -e ${n[0]} ]] && echo "${n[0]##*/}"; }
 
 # Waits up to 10 s for a condition (devices come back asynchronously: the NIC's

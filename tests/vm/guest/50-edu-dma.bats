@@ -5,6 +5,8 @@
 # write to the old IOVA again; the memory must stay unchanged and the kernel must log a DMAR
 # fault for exactly that device and address. The device is handed back unbound at the end.
 
+load helpers
+
 IOVA=0x1000000
 SIZE=0x10000
 # edu-dma writes back into the second half of its mapping; the IOMMU reports the page.
@@ -17,16 +19,9 @@ log() { printf '# %s\n' "$@" >&3; }
 
 # The first edu (1234:11e8) with an IOMMU group of its own and no driver.
 find_edu() {
-	local d grp
-	for d in /sys/bus/pci/devices/*; do
-		[[ "$(cat "$d/vendor")" == 0x1234 && "$(cat "$d/device")" == 0x11e8 ]] || continue
-		[[ -e "$d/driver" || ! -e "$d/iommu_group" ]] && continue
-		grp=$(readlink -f "$d/iommu_group")
-		[[ "$(ls "$grp/devices" | wc -l)" -eq 1 ]] || continue
-		echo "${d##*/}"
-		return 0
-	done
-	return 1
+	local e
+	e=$(free_edus | head -n 1)
+	[[ -n $e ]] && echo "$e"
 }
 
 restore() {

@@ -8,6 +8,8 @@
 
 bats_require_minimum_version 1.5.0 # run --separate-stderr
 
+load helpers
+
 VFIOCTL=${VFIOCTL:-vfioctl}
 EDU_DMA=${EDU_DMA:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/edu-dma}
 PARAM=/sys/module/vfio_iommu_type1/parameters/dma_entry_limit
@@ -15,20 +17,6 @@ HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 MiB=1048576
 
 log() { printf '%s\n' "$@" | sed 's/^/# /' >&3; }
-
-# Unbound edu devices (1234:11e8) that have an IOMMU group of their own.
-free_edus() {
-	local d grp
-	for d in /sys/bus/pci/devices/*; do
-		[[ "$(cat "$d/vendor")" == 0x1234 && "$(cat "$d/device")" == 0x11e8 ]] || continue
-		[[ -e "$d/driver" || ! -e "$d/iommu_group" ]] && continue
-		grp=$(readlink -f "$d/iommu_group")
-		[[ "$(ls "$grp/devices" | wc -l)" -eq 1 ]] || continue
-		echo "${d##*/}"
-	done
-}
-
-group_of() { basename "$(readlink -f "/sys/bus/pci/devices/$1/iommu_group")"; }
 
 bind() {
 	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"

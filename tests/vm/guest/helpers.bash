@@ -42,3 +42,31 @@ vfioctl_membership() {
 	vfioctl group --json |
 		jq -r '.groups[] | .group as $g | .viable as $v | (.devices | length) as $n | .devices[] | "\(.) \($g) \($v) \($n)"'
 }
+
+# The rig's fixed devices (tests/vm/run): the NIC, the NVMe controller, the edu pair
+# behind the bridge, sharing one group.
+NIC=0000:00:05.0
+NVME=0000:00:06.0
+BR_A=0000:01:01.0
+BR_B=0000:01:02.0
+
+# The driver of a device ("-" when none), its driver_override, its group.
+driver_of() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/driver") || { echo -; return 0; }
+	echo "${l##*/}"
+}
+override_of() { cat "/sys/bus/pci/devices/$1/driver_override"; }
+group_of() { local l; l=$(readlink "/sys/bus/pci/devices/$1/iommu_group"); echo "${l##*/}"; }
+
+# Unbound edu devices (1234:11e8) that have an IOMMU group of their own.
+free_edus() {
+	local d grp
+	for d in /sys/bus/pci/devices/*; do
+		[[ "$(cat "$d/vendor")" == 0x1234 && "$(cat "$d/device")" == 0x11e8 ]] || continue
+		[[ -e "$d/driver" || ! -e "$d/iommu_group" ]] && continue
+		grp=$(readlink -f "$d/iommu_group")
+		[[ "$(ls "$grp/devices" | wc -l)" -eq 1 ]] || continue
+		echo "${d##*/}"
+	done
+}

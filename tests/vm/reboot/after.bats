@@ -5,16 +5,6 @@
 load ../guest/helpers
 
 EDU=0000:00:08.0
-NIC=0000:00:05.0
-BR_A=0000:01:01.0
-BR_B=0000:01:02.0
-
-driver_of() {
-	local l
-	l=$(readlink "/sys/bus/pci/devices/$1/driver") || { echo -; return 0; }
-	echo "${l##*/}"
-}
-group_of() { local l; l=$(readlink "/sys/bus/pci/devices/$1/iommu_group"); echo "${l##*/}"; }
 
 setup() {
 	command -v vfioctl >/dev/null || skip "vfioctl is not installed in the guest"
