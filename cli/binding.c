@@ -354,15 +354,21 @@ static int slot_matches(struct vfc_ctx *ctx, const struct vfc_persist *p)
 	return 1;
 }
 
-int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose)
+int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose,
+		  const char *timeout)
 {
 	struct vfc_persist *v = NULL;
 	struct out o = { 0 };
 	size_t n = 0;
+	int timeout_ms = VFC_PERSIST_TIMEOUT_DEFAULT_MS;
 	int rc = setup_table(&o, cmd, false, dry), e;
 
-	if (rc >= 0)
+	if (rc < 0 && timeout)
+		rc = parse_timeout(cmd->name, timeout, &timeout_ms);
+	if (rc >= 0) {
+		out_free(&o);
 		return rc;
+	}
 	e = vfc_persist_list(ctx, &v, &n);
 	if (e) {
 		out_free(&o);
@@ -371,8 +377,7 @@ int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool ver
 	rc = EXIT_OK;
 	catch_signals();
 	for (size_t i = 0; i < n && !binding_cancel; i++) {
-		struct vfc_bind_opts opts = { .timeout_ms = VFC_BIND_TIMEOUT_DEFAULT_MS,
-					      .cancel = &binding_cancel };
+		struct vfc_bind_opts opts = { .timeout_ms = timeout_ms, .cancel = &binding_cancel };
 		struct step_sink sink = { .verbose = verbose, .o = dry ? &o : NULL };
 		struct vfc_bind_result *res = NULL;
 		size_t nres = 0;

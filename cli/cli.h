@@ -61,6 +61,12 @@ int binding_run(struct vfc_ctx *ctx, const struct cmd *cmd, bool unbind,
 		const char **argv);
 
 /* `persist apply`: bind every persisted device whose slot holds what was persisted. */
-int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose);
+/*
+ * At boot udev works through the coldplug of every device while the unit runs: a group
+ * node can take much longer to be announced than on a settled system.
+ */
+#define VFC_PERSIST_TIMEOUT_DEFAULT_MS 120000
+int binding_apply(struct vfc_ctx *ctx, const struct cmd *cmd, bool dry, bool verbose,
+		  const char *timeout);
 
 #endif

@@ -165,12 +165,15 @@ static int do_remove(struct vfc_ctx *ctx, const char **args, bool all)
 static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 {
 	static int all, dry_run, verbose;
+	static char *timeout;
 	struct poptOption opts[] = {
 		{ "all", 'a', POPT_ARG_NONE, &all, 0, "remove: every entry", NULL },
 		{ "dry-run", 0, POPT_ARG_NONE, &dry_run, 0,
 		  "apply: print every step, in order; change nothing", NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
 		  "apply: print each step on stderr as it happens", NULL },
+		{ "timeout", 0, POPT_ARG_STRING, &timeout, 0,
+		  "apply: wait up to S seconds for each VFIO node (default 120)", "S" },
 		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, output_options, 0, NULL, NULL },
 		POPT_TABLEEND
 	};
@@ -186,8 +189,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		args++;
 	if (all && strcmp(action, "remove"))
 		rc = usage_error("persist", "--all belongs to 'persist remove'");
-	else if ((dry_run || verbose) && strcmp(action, "apply"))
-		rc = usage_error("persist", "--dry-run and --verbose belong to 'persist apply'");
+	else if ((dry_run || verbose || timeout) && strcmp(action, "apply"))
+		rc = usage_error("persist", "--dry-run, --verbose and --timeout belong to 'persist apply'");
 	else if (!strcmp(action, "list"))
 		rc = do_list(ctx, args);
 	else if (!strcmp(action, "remove"))
@@ -195,7 +198,7 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 	else if (!strcmp(action, "apply") && args && args[0])
 		rc = usage_error("persist", "apply takes no arguments: it applies every entry");
 	else if (!strcmp(action, "apply"))
-		rc = binding_apply(ctx, &cmd_persist, dry_run, verbose);
+		rc = binding_apply(ctx, &cmd_persist, dry_run, verbose, timeout);
 	else
 		rc = usage_error("persist", "unknown action '%s' (list, remove or apply)", action);
 	poptFreeContext(pc);
