@@ -269,6 +269,13 @@ struct vfc_memlock_proc {
 	int iommufd_fds;/* /dev/iommu */
 	char nodes[256];/* the distinct nodes, newline-separated */
 	int64_t vm_lck_kb, vm_pin_kb; /* -1 when the kernel does not say */
+	/*
+	 * A /dev/iommu holder: VmPin summed over every process of its uid that
+	 * holds /dev/iommu without CAP_IPC_LOCK, what iommufd's default
+	 * (per-user) rlimit mode checks RLIMIT_MEMLOCK against. Processes whose
+	 * descriptors cannot be read are missing from it. -1 for the others.
+	 */
+	int64_t user_pin_kb;
 	uint64_t memlock_soft, memlock_hard; /* bytes, VFC_RLIM_INFINITY */
 	bool cap_ipc_lock;
 	char unit[128]; /* systemd unit from the cgroup path, "" when none */
@@ -288,7 +295,8 @@ int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scope,
 		     pid_t pid, struct vfc_memlock_proc **out, size_t *n,
 		     size_t *unreadable);
 
-/* Bytes a process has charged against RLIMIT_MEMLOCK, as far as /proc tells. */
+/* Bytes a process has charged against RLIMIT_MEMLOCK, as far as /proc tells:
+ * for an iommufd user, what its whole uid pinned (user_pin_kb). */
 uint64_t vfc_memlock_used(const struct vfc_memlock_proc *p);
 
 enum vfc_backend {
