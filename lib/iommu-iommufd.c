@@ -103,8 +103,9 @@ int vfc_ifd_ranges_parse(const struct vfc_k_iova_range *r, uint32_t n,
 
 int vfc_ifd_open_error(struct vfc_ctx *ctx, int err, const char *node)
 {
+	/* the kernel cannot: not supported, whatever the open said */
 	if (err == ENOENT || err == ENODEV || err == ENXIO)
-		return vfc_fail(ctx, err,
+		return vfc_fail(ctx, EOPNOTSUPP,
 				"the kernel needs CONFIG_IOMMUFD (Debian's kernels have none); use --backend type1",
 				"%s: this kernel has no iommufd", node);
 	if (err == EACCES || err == EPERM)
@@ -340,9 +341,10 @@ static int open_cdev(struct vfc_iommu *io, const struct vfc_device *dev, struct 
 	int r = vfc_device_cdev(io->ctx, &dev->bdf, &n);
 
 	vfc_bdf_format(&dev->bdf, b);
+	/* it is on vfio-pci (add_group asked): the kernel has no cdevs */
 	if (r == -ENOENT)
-		return vfc_fail(io->ctx, ENODEV,
-				"the kernel lacks VFIO_DEVICE_CDEV (6.6+), or the device is not on vfio-pci: use --backend type1",
+		return vfc_fail(io->ctx, EOPNOTSUPP,
+				"the kernel lacks VFIO_DEVICE_CDEV (6.6+): use --backend type1",
 				"%s has no VFIO device cdev (no vfio-dev/vfioN in sysfs)", b);
 	if (!r)
 		r = vfc_path_dev_vfio_cdev(io->ctx, p, n);

@@ -104,6 +104,7 @@ VFC_EXPORT int vfc_backend_choose(struct vfc_ctx *ctx, enum vfc_backend want,
 	*out = VFC_BACKEND_TYPE1;
 	if (!node_exists(ctx, "/dev/iommu")) {
 		snprintf(why, len, "no /dev/iommu (a kernel without CONFIG_IOMMUFD)");
+		vfc_log(ctx, LOG_DEBUG, "backend auto: type1: %s", why);
 		return 0;
 	}
 	for (size_t i = 0; i < n && !r; i++)
@@ -114,6 +115,7 @@ VFC_EXPORT int vfc_backend_choose(struct vfc_ctx *ctx, enum vfc_backend want,
 		*out = VFC_BACKEND_IOMMUFD;
 		snprintf(why, len, "/dev/iommu and the devices' VFIO cdevs exist");
 	}
+	vfc_log(ctx, LOG_DEBUG, "backend auto: %s: %s", backends[*out].name, why);
 	return 0;
 }
 

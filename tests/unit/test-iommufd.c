@@ -195,7 +195,8 @@ static void test_map_errors(void)
 
 static void test_device_errors(void)
 {
-	is_int(vfc_ifd_open_error(ctx, ENOENT, "/dev/iommu"), -ENOENT, "no /dev/iommu");
+	is_int(vfc_ifd_open_error(ctx, ENOENT, "/dev/iommu"), -EOPNOTSUPP,
+	       "no /dev/iommu: not supported (exit 8)");
 	ok(has(vfc_errmsg(ctx), "no iommufd") && has(vfc_errhint(ctx), "CONFIG_IOMMUFD") &&
 	   has(vfc_errhint(ctx), "--backend type1"), "hint: %s", vfc_errhint(ctx));
 	is_int(vfc_ifd_open_error(ctx, EACCES, "/dev/iommu"), -EACCES, "EACCES");
