@@ -172,7 +172,10 @@ static int parse_est(const struct est_opts *e, struct vfc_memlock_estimate_in *i
 	in->vdpa = (unsigned int)e->vdpa;
 	in->viommu = e->viommu;
 	in->vms = (unsigned int)e->vms;
-	if (!e->backend || !strcmp(e->backend, "type1"))
+	/* the global --backend, when it names one, unless --backend here does */
+	if (!e->backend && cli_backend != VFC_BACKEND_AUTO)
+		in->backend = cli_backend;
+	else if (!e->backend || !strcmp(e->backend, "type1"))
 		in->backend = VFC_BACKEND_TYPE1;
 	else if (!strcmp(e->backend, "iommufd"))
 		in->backend = VFC_BACKEND_IOMMUFD;
