@@ -617,6 +617,24 @@ static int resolve_backend(struct vfc_ctx *ctx, struct map_opts *o, struct out *
 	return rc;
 }
 
+/* The VmPin of the user's other /dev/iommu holders iommufd charges (no CAP_IPC_LOCK). */
+static void others_pinned(struct vfc_ctx *ctx, struct map_opts *o)
+{
+	uid_t uid = o->as_user ? o->uid : getuid();
+	struct vfc_memlock_proc *p = NULL;
+	size_t n = 0;
+
+	o->others_pin_kb = -1;
+	if (o->backend != VFC_BACKEND_IOMMUFD ||
+	    vfc_memlock_scan(ctx, VFC_MEMLOCK_VFIO, 0, &p, &n, NULL))
+		return;
+	o->others_pin_kb = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].uid == uid && p[i].iommufd_fds && !p[i].cap_ipc_lock && p[i].vm_pin_kb > 0)
+			o->others_pin_kb += p[i].vm_pin_kb;
+	free(p);
+}
+
 static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t last,
 	       struct out *out)
 {
@@ -628,6 +646,8 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 		rc = target_resolve(ctx, &o->bar_dev);
 	if (rc < 0)
 		rc = resolve_backend(ctx, o, out);
+	if (rc < 0)
+		others_pinned(ctx, o);
 	if (rc < 0)
 		rc = user_apply(o);
 	if (rc >= 0)

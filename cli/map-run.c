@@ -99,27 +99,14 @@ static bool has_ipc_lock(struct map_run *rn)
 	       (st.cap_eff & (1ULL << CAP_IPC_LOCK_BIT));
 }
 
-/* iommufd's default mode: what the user's other /dev/iommu holders pinned. */
-static uint64_t others_pinned(struct map_run *rn, int64_t own_kb)
-{
-	struct vfc_memlock_proc *p = NULL;
-	size_t n = 0;
-	uint64_t kb = 0;
-
-	if (vfc_memlock_scan(rn->ctx, VFC_MEMLOCK_VFIO, getpid(), &p, &n, NULL) == 0 && n &&
-	    p[0].user_pin_kb > own_kb)
-		kb = (uint64_t)(p[0].user_pin_kb - (own_kb > 0 ? own_kb : 0));
-	free(p);
-	return kb << 10;
-}
-
 static int memlock_error(struct map_run *rn, const char *what, size_t i, int err)
 {
 	const struct item *it = &rn->items[i];
 	bool ifd = rn->o->backend == VFC_BACKEND_IOMMUFD;
 	int64_t own = charged_kb(rn, it->lck_before, it->pin_before);
 	uint64_t pinned = own > 0 ? (uint64_t)own << 10 : 0;
-	uint64_t others = ifd && rn->info.rlimit_mode != 1 ? others_pinned(rn, own) : 0;
+	uint64_t others = ifd && rn->info.rlimit_mode != 1 && rn->o->others_pin_kb > 0 ?
+			  (uint64_t)rn->o->others_pin_kb << 10 : 0;
 	uint64_t need = pinned + others + ram_from(rn, i);
 	struct rlimit rl;
 	char a[16], b[16], c[16], d[16], by[160] = "";
@@ -139,8 +126,8 @@ static int memlock_error(struct map_run *rn, const char *what, size_t i, int err
 	/* iommufd's default mode charges the user: say whose pins count */
 	if (ifd && rn->info.rlimit_mode != 1)
 		snprintf(by, sizeof(by), " by this process (VmPin; iommufd charges uid %u as a whole: "
-			 "its other processes hold %" PRIu64 " bytes (%s))", (unsigned int)getuid(),
-			 others, d);
+			 "its other processes held %" PRIu64 " bytes (%s) when this one started)",
+			 (unsigned int)getuid(), others, d);
 	else if (ifd)
 		snprintf(by, sizeof(by), " by this process (iommufd per-process mode: VmLck)");
 	warnx_("%s: RLIMIT_MEMLOCK of %" PRIu64 " bytes (%s) exceeded after %" PRIu64

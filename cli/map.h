@@ -73,6 +73,10 @@ struct map_opts {
 	bool no_huge_pages;       /* iommufd: IOMMU_OPTION_HUGE_PAGES=0 before mapping */
 	enum vfc_backend backend; /* the one that runs, auto resolved */
 	char backend_why[256];    /* what decided it */
+	/* iommufd's per-user charge: what the user's other /dev/iommu holders had
+	 * pinned when the map started (read as root: once the user is become,
+	 * their /proc entries are not readable), in kB; -1 unknown */
+	int64_t others_pin_kb;
 	int bytes;                /* sizes in bytes in tables */
 	/* reproducing a VMM's limits */
 	const char *as_user;

@@ -321,15 +321,33 @@ static bool ifd_has_group(struct vfc_iommu *io, unsigned int group)
 	return false;
 }
 
-/* Who has the device's cdev or group node open, for a hint ("" if nobody). */
+/* Who has the device's cdev or group node open, each with the node it holds,
+ * for a hint ("" if nobody, or when /proc cannot say). */
 static void holders(struct vfc_ctx *ctx, const struct vfc_device *dev, char *buf, size_t len)
 {
+	char gnode[64], cnode[64];
 	struct vfc_scan sc = { 0 };
 	struct vfc_why w = { .n = 0 };
+	size_t used = 0;
 
 	buf[0] = '\0';
-	if (vfc_safety_vfio_open(ctx, dev, &w, &sc) > 0)
-		snprintf(buf, len, "%.*s", (int)(len - 1), w.text);
+	vfc_device_vfio_nodes(ctx, dev, gnode, sizeof(gnode), cnode, sizeof(cnode));
+	/* fills sc with every VFIO descriptor of every process it can read */
+	if (vfc_safety_vfio_open(ctx, dev, &w, &sc) > 0) {
+		for (size_t i = 0; i < sc.nfds && used < len; i++) {
+			const struct vfc_vfio_fd *f = &sc.fds[i];
+			bool dup = false;
+
+			if (strcmp(f->target, gnode) && strcmp(f->target, cnode))
+				continue;
+			for (size_t j = 0; j < i; j++)
+				dup |= sc.fds[j].pid == f->pid && !strcmp(sc.fds[j].target, f->target);
+			if (!dup)
+				used += (size_t)snprintf(buf + used, len - used, "%s%s is open in %s[%d]",
+							 used ? "; " : "", f->target, f->comm,
+							 (int)f->pid);
+		}
+	}
 	vfc_scan_clear(&sc);
 }
 
