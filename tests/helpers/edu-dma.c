@@ -468,6 +468,8 @@ static int unmap_and_retry(struct run *rn, const struct opts *o)
 
 static uint64_t peer_size;
 
+static int set_peer_decode(struct run *rn, const struct opts *o, bool on, uint16_t *sysfs_cmd);
+
 static int peer_map(struct run *rn, const struct opts *o)
 {
 	bool ifd = !strcmp(vfc_iommu_backend_name(rn->io), "iommufd");
@@ -476,9 +478,15 @@ static int peer_map(struct run *rn, const struct opts *o)
 	void *p;
 	int r = vfc_iommu_device_open(rn->io, &o->peer, &rn->peer);
 
+	uint16_t cmd = 0;
+
 	if (r)
 		return lib_fail(rn, r, "opening the peer");
 	vfc_bdf_format(&o->peer, b);
+	/* the BAR answers only while the peer decodes memory */
+	if (set_peer_decode(rn, o, true, &cmd) ||
+	    check(cmd & PCI_COMMAND_MEMORY, "peer %s decodes memory (command 0x%04x)", b, cmd))
+		return 1;
 	if (ifd) {
 		struct vfc_region rg;
 
@@ -510,9 +518,11 @@ static int peer_read_ident(struct run *rn, const struct opts *o, uint32_t *ident
 	uint64_t count = rn->count;
 	int r;
 
-	/* edu keeps its buffer when a read faults: overwrite what it holds first */
+	/* edu keeps its buffer when a read faults: overwrite what it holds first.
+	 * 4 bytes: edu answers only 4-byte reads below 0x80 (an 8-byte DMA read of
+	 * its ident register gets all ones) */
 	memset(dst, 0x5a, 8);
-	rn->count = 8;
+	rn->count = 4;
 	r = edu_dma(rn, o->iova + rn->half, EDU_BUF, 0) ||
 	    edu_dma(rn, PEER_IOVA + EDU_IDENT, EDU_BUF, 0) ||
 	    edu_dma(rn, EDU_BUF, o->iova + rn->half, EDU_CMD_TO_RAM);

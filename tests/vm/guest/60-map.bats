@@ -247,6 +247,15 @@ edu_dma() {
 	[[ "$stderr" == *"pfnmap path"* && "$stderr" == *"extension 11"* ]]
 }
 
+@test "P2P: edu reads the other edu's ident through its BAR0, mapped the pfnmap way" {
+	run "$EDU_DMA" "$A" --peer "$B"
+	log "edu-dma --peer $B -> $status" "${lines[@]}"
+	[[ "$status" -eq 0 ]]
+	[[ "$output" == *"mapped at IOVA 0x8000000 by its mmap (pfnmap)"* ]]
+	[[ "$output" == *"P2P: the device read the peer's ident 0x010000ed"* ]]
+	[[ "${lines[-1]}" == "edu-dma: PASSED" ]]
+}
+
 @test "map: RAM and a BAR together: only the RAM is charged" {
 	vfc map "$A" --size 8M --backing anon --bar 0 --bar-device "$B" -J -o MAPPING,IOVA,MODE,LOCKED
 	[[ "$status" -eq 0 ]]
