@@ -63,7 +63,7 @@ $(B)/lib/%.o: lib/%.c lib/vfioctl.h lib/internal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
-$(B)/lib/iommu%.o: lib/iommu-priv.h
+$(B)/lib/iommu%.o: lib/iommu-priv.h lib/uapi-iommufd.h
 
 # every CLI header: a struct that changes under a stale object corrupts memory
 $(B)/cli/%.o: cli/%.c $(wildcard cli/*.h) lib/vfioctl.h
