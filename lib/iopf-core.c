@@ -293,6 +293,8 @@ int vfc_iopf_core_feed(struct vfc_iopf_core *c, const void *buf, size_t len,
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
+	if (nrec)
+		c->st.reads++;
 	for (size_t i = 0; i < nrec && !r; i++) {
 		struct vfc_k_pgfault f;
 		struct vfc_iopf_open_group *g, single;

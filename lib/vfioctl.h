@@ -739,6 +739,7 @@ struct vfc_iopf_cfg {
 
 struct vfc_iopf_stats {
 	uint64_t records;         /* fault records read: one per page request */
+	uint64_t reads;           /* reads that returned records */
 	uint64_t groups;          /* responses written: one per fault group */
 	uint64_t success;         /* ... answered IOMMUFD_PAGE_RESP_SUCCESS */
 	uint64_t invalid;         /* ... answered INVALID (the device gives up) */

@@ -212,6 +212,7 @@ static void test_several_per_read(void)
 	ok(r.resp[0].cookie == 11 && r.resp[1].cookie == 12 && r.resp[2].cookie == 13,
 	   "3 faults in one read: answered in order");
 	is_int(r.st.groups, 3, "3 faults in one read: 3 groups");
+	is_int(r.st.reads, 1, "3 faults in one read: 1 read");
 	vfc_iopf_core_fini(&r.c);
 }
 
