@@ -6,8 +6,14 @@ REPO=$(cd "$VM_DIR/../.." && pwd)
 CACHE=${VFIOCTL_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vfioctl-vm}
 
 # The kernels the rig knows: alias -> Debian suite whose linux-image-amd64 picks the version.
-declare -A KERNEL_SUITE=([6.1]=bookworm [7]=sid)
+declare -A KERNEL_SUITE=([6.1]=bookworm [7]=sid [iommufd]=sid)
+# Kernels built here from that suite's linux-source (same version as its linux-image) rather
+# than downloaded: alias -> config fragment in tests/vm, applied on top of `make tinyconfig`.
+# Debian enables iommufd in none of its kernels.
+declare -A KERNEL_CONFIG=([iommufd]=iommufd.config)
+# What prepare and check do without --kernel; the other aliases are asked for by name.
 KERNELS=(6.1 7)
+KNOWN_KERNELS=(6.1 7 iommufd)
 
 # Guest userland. dpdk is only a 30 kB script package; it pulls python3 (~25 MB), affordable.
 ROOTFS_SUITE=bookworm
@@ -23,7 +29,7 @@ say() { printf 'vm: %s\n' "$*" >&2; }
 die() { printf 'vm: error: %s\n' "$*" >&2; exit 125; }
 usage_error() { printf 'vm: %s\n' "$*" >&2; exit 2; }
 
-known_kernel() { [[ -n "${KERNEL_SUITE[$1]+x}" ]] || usage_error "unknown kernel '$1' (known: ${KERNELS[*]})"; }
+known_kernel() { [[ -n "${KERNEL_SUITE[$1]+x}" ]] || usage_error "unknown kernel '$1' (known: ${KNOWN_KERNELS[*]})"; }
 
 # URIs of the machine's own Debian archive, read from its deb822 sources at run time so that no
 # host name is written into the repository. Prints "main-uri security-uri" (the latter may be -).
