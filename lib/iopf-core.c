@@ -217,81 +217,59 @@ static void add_latency(struct vfc_iopf_core *c, uint64_t ns)
 	c->lat[c->nlat++] = ns;
 }
 
-struct pending_resp {
-	struct vfc_k_page_response r;
-	uint64_t t_start;
-};
-
 /*
- * Writes the responses in one go. The kernel takes them in order and stops
- * at the first it refuses (an unknown cookie: EINVAL), returning what it took
- * before; the refused one is counted and the rest is written again.
+ * Answers one group at once, rather than once per read: the device waits on
+ * this very page, and the kernel hands over several groups in one read when
+ * it queued them faster than they were served (seen under load: a burst of
+ * 32 faults came in 11 reads, and batching the answers made the median wait
+ * 8 ms instead of the map time). An answer the kernel refuses (EINVAL: a
+ * cookie it does not know) is counted and serving goes on.
  */
-static int write_responses(struct vfc_iopf_core *c, int fd, struct pending_resp *p,
-			   size_t n)
+static int write_response(struct vfc_iopf_core *c, int fd, uint32_t cookie, bool invalid,
+			  uint64_t t_start)
 {
-	struct vfc_k_page_response out[VFC_IOPF_READ_RECORDS];
-	size_t done = 0;
+	struct vfc_k_page_response resp = {
+		.cookie = cookie,
+		.code = invalid ? VFC_PAGE_RESP_INVALID : VFC_PAGE_RESP_SUCCESS,
+	};
+	ssize_t w;
 
-	while (done < n) {
-		size_t k = n - done < ARRAY_SIZE(out) ? n - done : ARRAY_SIZE(out);
-		ssize_t w;
-		uint64_t t;
-
-		for (size_t i = 0; i < k; i++)
-			out[i] = p[done + i].r;
-		w = write(fd, out, k * sizeof(out[0]));
-		t = vfc_now_ns();
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EINVAL) {
-			c->st.resp_errors++;
-			c->st.last_error = -EINVAL;
-			done++;
-			continue;
-		}
-		if (w < 0) {
-			int err = errno;
-
-			snprintf(c->errmsg, sizeof(c->errmsg),
-				 "writing %zu page responses to the fault queue: %s", k,
-				 strerror(err));
-			return -err;
-		}
-		if (w == 0 || (size_t)w % sizeof(out[0])) {
-			c->st.protocol_errors++;
-			snprintf(c->errmsg, sizeof(c->errmsg),
-				 "the fault queue took %zd bytes of %zu: not whole %zu-byte responses",
-				 w, k * sizeof(out[0]), sizeof(out[0]));
-			return -EPROTO;
-		}
-		for (size_t i = 0; i < (size_t)w / sizeof(out[0]); i++) {
-			const struct pending_resp *pr = &p[done + i];
-
-			add_latency(c, t - pr->t_start);
-			c->st.groups++;
-			if (pr->r.code == VFC_PAGE_RESP_SUCCESS)
-				c->st.success++;
-			else
-				c->st.invalid++;
-		}
-		done += (size_t)w / sizeof(out[0]);
+	do
+		w = write(fd, &resp, sizeof(resp));
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EINVAL) {
+		c->st.resp_errors++;
+		c->st.last_error = -EINVAL;
+		return 0;
 	}
+	if (w < 0) {
+		int err = errno;
+
+		snprintf(c->errmsg, sizeof(c->errmsg),
+			 "writing a page response to the fault queue: %s", strerror(err));
+		return -err;
+	}
+	if ((size_t)w != sizeof(resp)) {
+		c->st.protocol_errors++;
+		snprintf(c->errmsg, sizeof(c->errmsg),
+			 "the fault queue took %zd bytes of a %zu-byte response", w, sizeof(resp));
+		return -EPROTO;
+	}
+	add_latency(c, vfc_now_ns() - t_start);
+	c->st.groups++;
+	if (invalid)
+		c->st.invalid++;
+	else
+		c->st.success++;
 	return 0;
 }
 
 int vfc_iopf_core_feed(struct vfc_iopf_core *c, const void *buf, size_t len,
 		       uint64_t t_read, int resp_fd)
 {
-	size_t nrec = len / VFC_IOPF_RECORD, nresp = 0;
-	struct pending_resp *resp;
+	size_t nrec = len / VFC_IOPF_RECORD;
 	int r = 0;
 
-	resp = calloc(nrec ? nrec : 1, sizeof(*resp));
-	if (!resp) {
-		snprintf(c->errmsg, sizeof(c->errmsg), "out of memory for %zu responses", nrec);
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&c->lock);
 	if (nrec)
 		c->st.reads++;
@@ -321,19 +299,9 @@ int vfc_iopf_core_feed(struct vfc_iopf_core *c, const void *buf, size_t len,
 		g->invalid |= !served;
 		if (!(f.flags & VFC_PGFAULT_FLAGS_LAST_PAGE))
 			continue;
-		resp[nresp++] = (struct pending_resp){
-			.r = { .cookie = f.cookie,
-			       .code = g->invalid ? VFC_PAGE_RESP_INVALID : VFC_PAGE_RESP_SUCCESS },
-			.t_start = g->t_start,
-		};
+		r = write_response(c, resp_fd, f.cookie, g->invalid, g->t_start);
 		if (g != &single)
 			close_group(c, g);
-	}
-	if (nresp) {
-		int w = write_responses(c, resp_fd, resp, nresp);
-
-		if (!r)
-			r = w;
 	}
 	if (!r && len % VFC_IOPF_RECORD) {
 		c->st.protocol_errors++;
@@ -344,7 +312,6 @@ int vfc_iopf_core_feed(struct vfc_iopf_core *c, const void *buf, size_t len,
 		r = -EPROTO;
 	}
 	pthread_mutex_unlock(&c->lock);
-	free(resp);
 	return r;
 }
 

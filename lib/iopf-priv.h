@@ -90,9 +90,9 @@ int vfc_iopf_core_serve(struct vfc_iopf_core *c, int fault_fd, int resp_fd,
 
 /*
  * Handles the len bytes one read returned at time t_read (vfc_now_ns()):
- * maps, then writes the responses of the groups completed, all in one
- * write. Whole records before a trailing fragment are served before the
- * fragment is reported (-EPROTO).
+ * maps, and answers each group as soon as its last record is served. Whole
+ * records before a trailing fragment are served before the fragment is
+ * reported (-EPROTO).
  */
 int vfc_iopf_core_feed(struct vfc_iopf_core *c, const void *buf, size_t len,
 		       uint64_t t_read, int resp_fd);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "iommu-priv.h"
@@ -37,14 +38,19 @@ struct mapper {
 	int n;
 	uint64_t fail_above; /* maps longer than this fail with ENOMEM; 0: none */
 	bool fail_all;
+	int peek_fd;      /* > 0: note the bytes answered so far at each call */
+	int answered[64];
 };
 
 static int rec_map(void *data, uint64_t iova, void *vaddr, uint64_t len)
 {
 	struct mapper *m = data;
 
-	if (m->n < 64)
+	if (m->n < 64) {
 		m->calls[m->n] = (struct call){ iova, len, vaddr };
+		if (m->peek_fd > 0 && ioctl(m->peek_fd, FIONREAD, &m->answered[m->n]))
+			m->answered[m->n] = -1;
+	}
 	m->n++;
 	if (m->fail_all || (m->fail_above && len > m->fail_above))
 		return -ENOMEM;
@@ -213,6 +219,31 @@ static void test_several_per_read(void)
 	   "3 faults in one read: answered in order");
 	is_int(r.st.groups, 3, "3 faults in one read: 3 groups");
 	is_int(r.st.reads, 1, "3 faults in one read: 1 read");
+	vfc_iopf_core_fini(&r.c);
+}
+
+/* Each group is answered before the next one of the same read is mapped. */
+static void test_answer_early(void)
+{
+	struct vfc_k_pgfault f[3] = {
+		rec(IOVA + 0 * PS, 1, LAST, 1),
+		rec(IOVA + 5 * PS, 2, LAST, 2),
+		rec(IOVA + 9 * PS, 3, LAST, 3),
+	};
+	struct run r;
+	int p[2];
+
+	setup(&r, 0, true);
+	if (pipe(p))
+		abort();
+	r.m.peek_fd = p[0];
+	is_int(vfc_iopf_core_feed(&r.c, f, sizeof(f), vfc_now_ns(), p[1]), 0,
+	       "answer early: 3 groups in one read");
+	ok(r.m.answered[0] == 0 && r.m.answered[1] == 8 && r.m.answered[2] == 16,
+	   "answer early: each group answered before the next is mapped (%d, %d, %d bytes)",
+	   r.m.answered[0], r.m.answered[1], r.m.answered[2]);
+	close(p[0]);
+	close(p[1]);
 	vfc_iopf_core_fini(&r.c);
 }
 
@@ -503,6 +534,7 @@ int main(void)
 	test_group_invalid();
 	test_group_over_two_reads();
 	test_several_per_read();
+	test_answer_early();
 	test_partial_record();
 	test_outside();
 	test_read_only();
