@@ -36,6 +36,10 @@ extern const struct cmd cmd_list, cmd_group, cmd_check, cmd_memlock, cmd_bind,
 
 extern const char *program_name;
 
+/* The global --backend (auto unless given); commands resolve auto per device. */
+extern enum vfc_backend cli_backend;
+extern bool cli_backend_given;
+
 /* Prints "vfioctl: <msg>: <strerror> (<hint>)" from the context; returns the exit code. */
 int report_error(struct vfc_ctx *ctx, int err);
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -23,19 +23,22 @@
 #define MAX_REPEAT 100000
 #define THP_PAGE (2ULL << 20)
 
-enum { COL_MAPPING, COL_IOVA, COL_SIZE, COL_BACKING, COL_MODE, COL_PAGES, COL_HUGE, COL_RSS,
+enum { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL_IOVA, COL_SIZE, COL_BACKING, COL_MODE,
+       COL_PAGES, COL_HUGE, COL_RSS,
        COL_ALLOC, COL_ALLOC_MIN, COL_ALLOC_MAX, COL_POP, COL_POP_MIN, COL_POP_MAX,
        COL_MAP, COL_MAP_MIN, COL_MAP_MAX, COL_UNMAP, COL_UNMAP_MIN, COL_UNMAP_MAX,
        COL_GIBS, COL_LOCKED, COL_LOCKED_BEFORE, COL_LOCKED_AFTER, COL_LOCKED_END,
-       COL_PINNED, COL_PINNED_BEFORE, COL_PINNED_AFTER, COL_ENTRIES, COL_ENTRIES_LEFT,
-       COL_REPEATS };
+       COL_PINNED, COL_PINNED_BEFORE, COL_PINNED_AFTER, COL_PINNED_END, COL_ENTRIES,
+       COL_ENTRIES_LEFT, COL_REPEATS };
 
 static const struct colinfo infos[] = {
 	[COL_MAPPING] = { "MAPPING", 7, 0, COL_STR, "ram0, ram1... (a --chunk each), barN, or total" },
+	[COL_BACKEND] = { "BACKEND", 7, 0, COL_STR, "IOMMU backend that ran: type1 or iommufd (--backend)" },
+	[COL_IOCTL] = { "IOCTL", 13, 0, COL_STR, "the map call: MAP_DMA (type1), IOAS_MAP or IOAS_MAP_FILE (iommufd); IOAS_MAP (no MAP_FILE) when a memfd fell back to its mmap" },
 	[COL_IOVA] = { "IOVA", 12, SCOLS_FL_RIGHT, COL_STR, "where the device sees it" },
 	[COL_SIZE] = { "SIZE", 6, SCOLS_FL_RIGHT, COL_NUM, "bytes mapped" },
 	[COL_BACKING] = { "BACKING", 10, 0, COL_STR, "memory source (--backing), or the BAR and its device" },
-	[COL_MODE] = { "MODE", 6, 0, COL_STR, "pin (MAP_DMA pins and charges), pfnmap or mmio_dont_pin (BARs: neither)" },
+	[COL_MODE] = { "MODE", 6, 0, COL_STR, "pin (RAM: pinned and charged), pfnmap, mmio_dont_pin or dma-buf (BARs: neither)" },
 	[COL_PAGES] = { "PAGES", 8, 0, COL_STR, "pages the memory really had once pinned (from smaps)" },
 	[COL_HUGE] = { "HUGE", 6, SCOLS_FL_RIGHT, COL_NUM, "bytes in huge pages (THP or hugetlb)" },
 	[COL_RSS] = { "RSS", 6, SCOLS_FL_RIGHT, COL_NUM, "bytes resident" },
@@ -56,22 +59,31 @@ static const struct colinfo infos[] = {
 	[COL_LOCKED_BEFORE] = { "LOCKED_BEFORE", 6, SCOLS_FL_RIGHT, COL_NUM, "VmLck before mapping" },
 	[COL_LOCKED_AFTER] = { "LOCKED_AFTER", 6, SCOLS_FL_RIGHT, COL_NUM, "VmLck after mapping" },
 	[COL_LOCKED_END] = { "LOCKED_END", 6, SCOLS_FL_RIGHT, COL_NUM, "total: VmLck after everything was unmapped" },
-	[COL_PINNED] = { "PINNED", 6, SCOLS_FL_RIGHT, COL_NUM, "VmPin (pinned_vm) the mapping added" },
+	[COL_PINNED] = { "PINNED", 6, SCOLS_FL_RIGHT, COL_NUM, "VmPin (pinned_vm) the mapping added: iommufd's charge" },
 	[COL_PINNED_BEFORE] = { "PINNED_BEFORE", 6, SCOLS_FL_RIGHT, COL_NUM, "VmPin before mapping" },
 	[COL_PINNED_AFTER] = { "PINNED_AFTER", 6, SCOLS_FL_RIGHT, COL_NUM, "VmPin after mapping" },
+	[COL_PINNED_END] = { "PINNED_END", 6, SCOLS_FL_RIGHT, COL_NUM, "total: VmPin after everything was unmapped" },
 	[COL_ENTRIES] = { "ENTRIES", 7, SCOLS_FL_RIGHT, COL_NUM, "DMA entries (dma_entry_limit) the mapping used" },
 	[COL_ENTRIES_LEFT] = { "ENTRIES_LEFT", 7, SCOLS_FL_RIGHT, COL_NUM, "DMA entries the container had left after it" },
 	[COL_REPEATS] = { "REPEATS", 4, SCOLS_FL_RIGHT, COL_NUM, "repeats measured" },
 };
 
-static const int defaults[] = { COL_MAPPING, COL_IOVA, COL_SIZE, COL_BACKING, COL_MODE,
-				COL_PAGES, COL_ALLOC, COL_POP, COL_MAP, COL_UNMAP, COL_GIBS,
-				COL_LOCKED, COL_ENTRIES_LEFT };
+static const int defaults[] = { COL_MAPPING, COL_BACKEND, COL_IOVA, COL_SIZE, COL_BACKING,
+				COL_MODE, COL_PAGES, COL_ALLOC, COL_POP, COL_MAP, COL_UNMAP,
+				COL_GIBS, COL_LOCKED, COL_ENTRIES_LEFT };
 /* with --repeat, the spread of the ioctl matters as much as its median */
-static const int defaults_rep[] = { COL_MAPPING, COL_IOVA, COL_SIZE, COL_BACKING, COL_MODE,
-				    COL_PAGES, COL_ALLOC, COL_POP, COL_MAP, COL_MAP_MIN,
+static const int defaults_rep[] = { COL_MAPPING, COL_BACKEND, COL_IOVA, COL_SIZE, COL_BACKING,
+				    COL_MODE, COL_PAGES, COL_ALLOC, COL_POP, COL_MAP, COL_MAP_MIN,
 				    COL_MAP_MAX, COL_UNMAP, COL_GIBS, COL_LOCKED,
 				    COL_ENTRIES_LEFT };
+/* iommufd: the call that mapped, and VmPin, its charge; no entry limit */
+static const int defaults_ifd[] = { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL_IOVA, COL_SIZE,
+				    COL_BACKING, COL_MODE, COL_PAGES, COL_ALLOC, COL_POP, COL_MAP,
+				    COL_UNMAP, COL_GIBS, COL_PINNED };
+static const int defaults_ifd_rep[] = { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL_IOVA,
+					COL_SIZE, COL_BACKING, COL_MODE, COL_PAGES, COL_ALLOC,
+					COL_POP, COL_MAP, COL_MAP_MIN, COL_MAP_MAX, COL_UNMAP,
+					COL_GIBS, COL_PINNED };
 
 static int bytes_mode;
 
@@ -187,6 +199,8 @@ static int add_item(const struct map_run *rn, struct out *o, const struct item *
 	int r = ln ? 0 : -ENOMEM;
 
 	r |= out_set(o, ln, COL_MAPPING, it->name);
+	r |= out_set(o, ln, COL_BACKEND, vfc_backend_str(rn->o->backend));
+	r |= out_set(o, ln, COL_IOCTL, it->ioctl);
 	r |= out_setf(o, ln, COL_IOVA, "0x%" PRIx64, it->iova);
 	r |= set_size(o, ln, COL_SIZE, it->size);
 	if (it->bar)
@@ -219,10 +233,13 @@ static int add_total(const struct map_run *rn, struct out *o)
 	for (size_t i = 0; i < rn->nitems; i++)
 		size += rn->items[i].size;
 	r |= out_set(o, ln, COL_MAPPING, "total");
+	r |= out_set(o, ln, COL_BACKEND, vfc_backend_str(rn->o->backend));
 	r |= set_size(o, ln, COL_SIZE, size);
 	r |= set_times(o, ln, rn->total_ms, rn->repeats_done, size);
-	if (!rn->o->hold)
+	if (!rn->o->hold) {
 		r |= set_kb(o, ln, COL_LOCKED_END, rn->lck_end);
+		r |= set_kb(o, ln, COL_PINNED_END, rn->pin_end);
+	}
 	r |= set_accounting(o, ln, (const int64_t[6]){ rn->lck_start, rn->lck_mapped,
 						       rn->pin_start, rn->pin_mapped,
 						       rn->avail_start, rn->avail_mapped },
@@ -274,11 +291,13 @@ static void hold(const struct map_run *rn)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (rn->lck_mapped >= 0)
-		vfc_size_format((uint64_t)rn->lck_mapped << 10, l, sizeof(l));
+	int64_t kb = charged_kb(rn, rn->lck_mapped, rn->pin_mapped);
+
+	if (kb >= 0)
+		vfc_size_format((uint64_t)kb << 10, l, sizeof(l));
 	if (!map_stop)
-		warnx_("map: holding %zu mappings (VmLck %s) in process %d until SIGINT or SIGTERM",
-		       rn->nitems, l, (int)getpid());
+		warnx_("map: holding %zu mappings (%s %s) in process %d until SIGINT or SIGTERM",
+		       rn->nitems, charged_name(rn), l, (int)getpid());
 	while (!map_stop)
 		sigsuspend(&old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -289,7 +308,7 @@ static void hold(const struct map_run *rn)
 struct raw_opts {
 	char *size, *backing, *chunk, *iova, *populate, *bar_device, *bar_iova, *mode, *as_user,
 	     *memlock_limit;
-	int repeat, hold, bar;
+	int repeat, hold, bar, no_huge_pages;
 };
 
 static int parse_size(const char *opt, const char *s, uint64_t *out)
@@ -311,8 +330,9 @@ static int parse_addr(const char *opt, const char *s, bool *fixed, uint64_t *out
 	return -1;
 }
 
-static int parse_mode(const char *s, enum map_mode *m)
+static int parse_mode(const char *s, enum map_mode *m, bool *given)
 {
+	*given = s != NULL;
 	if (!s || !strcmp(s, "pin"))
 		*m = MODE_PIN;
 	else if (!strcmp(s, "no-pin"))
@@ -324,20 +344,46 @@ static int parse_mode(const char *s, enum map_mode *m)
 	return -1;
 }
 
-/* Refusals that depend on nothing but the request: type1's own nature. */
+/* Refusals that depend on nothing but the request: what no backend does. */
 static int refuse_mode(const struct map_opts *o)
 {
 	if (o->mode == MODE_IOPF) {
 		warnx_("--mode iopf: the type1 backend has no I/O page faults (the 2021 "
 		       "VFIO_IOMMU_ENABLE_IOPF proposal was never merged); IOPF needs iommufd "
 		       "fault queues (kernel 6.11 or later) and a device and IOMMU with PRI or "
-		       "stall: %s", strerror(EOPNOTSUPP));
+		       "stall, and vfioctl's iommufd backend does not map on faults yet: %s",
+		       strerror(EOPNOTSUPP));
 		return EXIT_UNSUPPORTED;
 	}
 	if (o->mode == MODE_NOPIN && o->size) {
 		warnx_("--mode no-pin: type1 always pins RAM it maps (every page, charged to "
-		       "RLIMIT_MEMLOCK); no-pin applies to BARs (--bar without --size), and lazy "
-		       "mapping of RAM is IOPF on iommufd: %s", strerror(EOPNOTSUPP));
+		       "RLIMIT_MEMLOCK), and so does iommufd (charged to VmPin); no-pin applies to "
+		       "BARs (--bar without --size), and lazy mapping of RAM is IOPF on iommufd: %s",
+		       strerror(EOPNOTSUPP));
+		return EXIT_UNSUPPORTED;
+	}
+	return -1;
+}
+
+/*
+ * What only one backend can do, once it is known: --backend given, or auto
+ * resolved from sysfs (then the reason is said). -1 to go on, else the exit
+ * code.
+ */
+static int refuse_for_backend(const struct map_opts *o)
+{
+	const char *how = cli_backend == VFC_BACKEND_AUTO ? " (auto chose it: " : "";
+
+	if (o->backend == VFC_BACKEND_TYPE1 && o->no_huge_pages)
+		return usage_error("map", "--no-huge-pages is iommufd's IOMMU_OPTION_HUGE_PAGES; the "
+				   "type1 backend%s%s%s has none (its equivalent is vfio_iommu_type1's "
+				   "disable_hugepages parameter)", how, *how ? o->backend_why : "",
+				   *how ? ")" : "");
+	if (o->backend == VFC_BACKEND_IOMMUFD && o->bar >= 0 && o->mode_given &&
+	    o->mode == MODE_PIN) {
+		warnx_("--bar %d --mode pin: iommufd refuses IOMMU_IOAS_MAP of a BAR's mmap (EFAULT: "
+		       "MMIO has no pages to pin); use --mode no-pin, which maps the BAR as a "
+		       "dma-buf: %s", o->bar, strerror(EOPNOTSUPP));
 		return EXIT_UNSUPPORTED;
 	}
 	return -1;
@@ -500,7 +546,9 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 		return usage_error("map", "name one IOMMU group or PCI device");
 	rc = target_parse("map", args[0], &o->dev);
 	if (rc < 0)
-		rc = parse_mode(ro->mode, &o->mode);
+		rc = parse_mode(ro->mode, &o->mode, &o->mode_given);
+	o->no_huge_pages = ro->no_huge_pages;
+	o->backend = cli_backend;
 	if (rc < 0 && (ro->repeat < 1 || ro->repeat > MAX_REPEAT))
 		rc = usage_error("map", "--repeat is 1 to %d", MAX_REPEAT);
 	o->repeat = (unsigned int)ro->repeat;
@@ -509,9 +557,12 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 		rc = parse_bar(ro, o);
 	if (rc < 0)
 		rc = parse_amounts(ro, o);
-	/* what type1 can never do is said before anything is read */
+	/* what no backend can do is said before anything is read, and what the
+	 * one asked for cannot (auto is resolved later, from sysfs) */
 	if (rc < 0)
 		rc = refuse_mode(o);
+	if (rc < 0 && cli_backend != VFC_BACKEND_AUTO)
+		rc = refuse_for_backend(o);
 	if (rc < 0)
 		rc = parse_backing(ctx, ro, o, nram, last);
 	if (rc < 0)
@@ -536,6 +587,54 @@ static void note_user(const struct map_opts *o)
 	       lim);
 }
 
+/* The table with the defaults of the backend that runs. */
+static int setup(struct out *out, const struct map_opts *o)
+{
+	bool ifd = o->backend == VFC_BACKEND_IOMMUFD;
+
+	if (o->repeat > 1)
+		return ifd ? OUT_SETUP(out, "map", "mappings", infos, defaults_ifd_rep)
+			   : OUT_SETUP(out, "map", "mappings", infos, defaults_rep);
+	return ifd ? OUT_SETUP(out, "map", "mappings", infos, defaults_ifd)
+		   : OUT_SETUP(out, "map", "mappings", infos, defaults);
+}
+
+/* auto: iommufd where the devices have their cdevs; then its refusals. */
+static int resolve_backend(struct vfc_ctx *ctx, struct map_opts *o, struct out *out)
+{
+	struct target t[2] = { o->dev, o->bar_dev };
+	size_t n = o->bar >= 0 && o->bar_dev.group != o->dev.group ? 2 : 1;
+	int rc = targets_backend(ctx, t, n, &o->backend, o->backend_why,
+				 sizeof(o->backend_why));
+
+	if (rc >= 0 || cli_backend != VFC_BACKEND_AUTO)
+		return rc;
+	rc = refuse_for_backend(o);
+	if (rc < 0 && o->backend == VFC_BACKEND_IOMMUFD) {
+		out_free(out);
+		rc = setup(out, o);
+	}
+	return rc;
+}
+
+/* The VmPin of the user's other /dev/iommu holders iommufd charges (no CAP_IPC_LOCK). */
+static void others_pinned(struct vfc_ctx *ctx, struct map_opts *o)
+{
+	uid_t uid = o->as_user ? o->uid : getuid();
+	struct vfc_memlock_proc *p = NULL;
+	size_t n = 0;
+
+	o->others_pin_kb = -1;
+	if (o->backend != VFC_BACKEND_IOMMUFD ||
+	    vfc_memlock_scan(ctx, VFC_MEMLOCK_VFIO, 0, &p, &n, NULL))
+		return;
+	o->others_pin_kb = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].uid == uid && p[i].iommufd_fds && !p[i].cap_ipc_lock && p[i].vm_pin_kb > 0)
+			o->others_pin_kb += p[i].vm_pin_kb;
+	free(p);
+}
+
 static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t last,
 	       struct out *out)
 {
@@ -545,6 +644,10 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 
 	if (rc < 0 && o->bar >= 0)
 		rc = target_resolve(ctx, &o->bar_dev);
+	if (rc < 0)
+		rc = resolve_backend(ctx, o, out);
+	if (rc < 0)
+		others_pinned(ctx, o);
 	if (rc < 0)
 		rc = user_apply(o);
 	if (rc >= 0)
@@ -588,6 +691,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		  "the BAR is another device's, put in the same container", "BDF" },
 		{ "bar-iova", 0, POPT_ARG_STRING, &ro.bar_iova, 0, "IOVA of the BAR (default auto)", "ADDR" },
 		{ "mode", 0, POPT_ARG_STRING, &ro.mode, 0, "pin (default), no-pin (BARs) or iopf", "MODE" },
+		{ "no-huge-pages", 0, POPT_ARG_NONE, &ro.no_huge_pages, 0,
+		  "iommufd: IOMMU page table in 4K pages only (HUGE_PAGES=0)", NULL },
 		{ "as-user", 0, POPT_ARG_STRING, &ro.as_user, 0,
 		  "map as this unprivileged user, as a VMM would", "USER" },
 		{ "memlock-limit", 0, POPT_ARG_STRING, &ro.memlock_limit, 0,
@@ -611,8 +716,7 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		rc = validate(ctx, pc, &ro, &o, &nram, &last);
 	/* -o is checked here too, before anything is mapped */
 	if (rc < 0)
-		rc = o.repeat > 1 ? OUT_SETUP(&out, "map", "mappings", infos, defaults_rep)
-				  : OUT_SETUP(&out, "map", "mappings", infos, defaults);
+		rc = setup(&out, &o);
 	if (rc < 0)
 		rc = map(ctx, &o, nram, last, &out);
 	out_free(&out);

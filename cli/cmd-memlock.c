@@ -15,7 +15,7 @@
 #include "output.h"
 
 enum { COL_PID, COL_USER, COL_COMM, COL_UNIT, COL_NODES, COL_LOCKED, COL_PINNED,
-       COL_LIMIT, COL_HARD, COL_IPCLOCK, COL_USE, COL_STATUS };
+       COL_USER_PINNED, COL_LIMIT, COL_HARD, COL_IPCLOCK, COL_USE, COL_STATUS };
 
 static const struct colinfo infos[] = {
 	[COL_PID] = { "PID", 7, SCOLS_FL_RIGHT, COL_NUM, "process ID" },
@@ -24,16 +24,17 @@ static const struct colinfo infos[] = {
 	[COL_UNIT] = { "UNIT", 0.2, SCOLS_FL_TRUNC, COL_STR, "systemd unit (its LimitMEMLOCK= sets the limit)" },
 	[COL_NODES] = { "NODES", 14, 0, COL_ARRAY, "VFIO and iommufd nodes held open" },
 	[COL_LOCKED] = { "LOCKED", 7, SCOLS_FL_RIGHT, COL_NUM, "VmLck: locked_vm, charged by type1 (and iommufd per-process mode)" },
-	[COL_PINNED] = { "PINNED", 7, SCOLS_FL_RIGHT, COL_NUM, "VmPin: pinned_vm, charged by iommufd" },
+	[COL_PINNED] = { "PINNED", 7, SCOLS_FL_RIGHT, COL_NUM, "VmPin: pinned_vm, what this process pinned through iommufd" },
+	[COL_USER_PINNED] = { "USER_PINNED", 7, SCOLS_FL_RIGHT, COL_NUM, "iommufd holders: VmPin of all this user's /dev/iommu holders, the default per-user charge" },
 	[COL_LIMIT] = { "LIMIT", 7, SCOLS_FL_RIGHT, COL_NUM, "RLIMIT_MEMLOCK soft limit (bytes in JSON; null: unlimited)" },
 	[COL_HARD] = { "HARD", 7, SCOLS_FL_RIGHT, COL_NUM, "RLIMIT_MEMLOCK hard limit" },
 	[COL_IPCLOCK] = { "IPC_LOCK", 8, 0, COL_BOOL, "has CAP_IPC_LOCK: the limit is not enforced" },
-	[COL_USE] = { "USE%", 5, SCOLS_FL_RIGHT, COL_NUM, "locked or pinned memory as a share of the soft limit" },
+	[COL_USE] = { "USE%", 5, SCOLS_FL_RIGHT, COL_NUM, "locked or pinned memory (iommufd: the user's) as a share of the soft limit" },
 	[COL_STATUS] = { "STATUS", 6, 0, COL_STR, "ok, near (90% or more), over, or exempt" },
 };
 
 static const int defaults[] = { COL_PID, COL_COMM, COL_UNIT, COL_LOCKED, COL_PINNED,
-				COL_LIMIT, COL_IPCLOCK, COL_USE, COL_STATUS };
+				COL_USER_PINNED, COL_LIMIT, COL_IPCLOCK, COL_USE, COL_STATUS };
 
 enum { ECOL_METHOD, ECOL_SETTING, ECOL_BYTES };
 
@@ -88,6 +89,8 @@ static int add_proc(struct vfc_ctx *ctx, struct out *o, const struct vfc_memlock
 		r |= set_size(o, ln, COL_LOCKED, (uint64_t)p->vm_lck_kb << 10);
 	if (p->vm_pin_kb >= 0)
 		r |= set_size(o, ln, COL_PINNED, (uint64_t)p->vm_pin_kb << 10);
+	if (p->user_pin_kb >= 0)
+		r |= set_size(o, ln, COL_USER_PINNED, (uint64_t)p->user_pin_kb << 10);
 	if (p->memlock_soft != VFC_RLIM_INFINITY)
 		r |= set_size(o, ln, COL_LIMIT, p->memlock_soft);
 	else if (!outopts.json)
@@ -169,7 +172,10 @@ static int parse_est(const struct est_opts *e, struct vfc_memlock_estimate_in *i
 	in->vdpa = (unsigned int)e->vdpa;
 	in->viommu = e->viommu;
 	in->vms = (unsigned int)e->vms;
-	if (!e->backend || !strcmp(e->backend, "type1"))
+	/* the global --backend, when it names one, unless --backend here does */
+	if (!e->backend && cli_backend != VFC_BACKEND_AUTO)
+		in->backend = cli_backend;
+	else if (!e->backend || !strcmp(e->backend, "type1"))
 		in->backend = VFC_BACKEND_TYPE1;
 	else if (!strcmp(e->backend, "iommufd"))
 		in->backend = VFC_BACKEND_IOMMUFD;

@@ -27,6 +27,14 @@ int target_resolve(struct vfc_ctx *ctx, struct target *t);
 /* Adds each target's group to the container; -1 or the exit code. */
 int targets_attach(struct vfc_iommu *io, struct target *t, size_t n);
 
+/*
+ * The backend the global --backend means for these targets' groups (auto:
+ * iommufd where every vfio-pci device has its cdev, else type1); why gets
+ * the reason. Reads sysfs only. -1 to go on, else the exit code.
+ */
+int targets_backend(struct vfc_ctx *ctx, const struct target *t, size_t n,
+		    enum vfc_backend *out, char *why, size_t len);
+
 /* Exit code for an error of the IOMMU layer (adds "not supported"). */
 int iommu_exit_code(int err);
 

@@ -26,7 +26,7 @@ static int open_container(struct map_run *rn)
 {
 	struct target t[2] = { rn->o->dev, rn->o->bar_dev };
 	size_t n = rn->o->bar >= 0 && rn->o->bar_dev.group != rn->o->dev.group ? 2 : 1;
-	int rc, r = vfc_iommu_open(rn->ctx, VFC_BACKEND_TYPE1, &rn->io);
+	int rc, r = vfc_iommu_open(rn->ctx, rn->o->backend, &rn->io);
 
 	if (r)
 		return lib_error(rn, r);
@@ -34,8 +34,25 @@ static int open_container(struct map_run *rn)
 	rc = targets_attach(rn->io, t, n);
 	if (rc >= 0)
 		return rc;
+	/* before the first map, as the kernel wants; info then shows it took */
+	if (rn->o->no_huge_pages && (r = vfc_iommu_set_huge_pages(rn->io, false)))
+		return lib_error(rn, r);
 	r = vfc_iommu_info(rn->io, &rn->info);
 	return r ? lib_error(rn, r) : -1;
+}
+
+/* How RAM of this backing goes in: by descriptor where iommufd can. */
+static void ram_way(const struct map_run *rn, struct item *it)
+{
+	bool memfd = rn->backing.kind == VFC_MEM_MEMFD || rn->backing.kind == VFC_MEM_MEMFD_HUGETLB;
+
+	it->how = "pin";
+	if (rn->o->backend != VFC_BACKEND_IOMMUFD) {
+		it->ioctl = "MAP_DMA";
+		return;
+	}
+	it->by_file = memfd;
+	it->ioctl = memfd ? "IOAS_MAP_FILE" : "IOAS_MAP";
 }
 
 /* ---- the items ---- */
@@ -60,7 +77,8 @@ static int new_items(struct map_run *rn, size_t nram, uint64_t last)
 			snprintf(it->name, sizeof(it->name), "ram%zu", i);
 		it->size = i + 1 == nram ? last : o->chunk ? o->chunk : o->size;
 		it->flags = VFC_MAP_RW;
-		it->how = "pin";
+		it->dmabuf = -1;
+		ram_way(rn, it);
 		it->lck_before = it->lck_after = it->pin_before = it->pin_after = -1;
 		it->avail_before = it->avail_after = -1;
 		for (int ph = 0; ph < PH_COUNT; ph++) {
@@ -80,6 +98,47 @@ static int new_items(struct map_run *rn, size_t nram, uint64_t last)
 }
 
 /* ---- the BAR ---- */
+
+/* vfio-pci revokes a BAR's dma-buf while the device does not decode memory. */
+static void check_decode(struct map_run *rn, struct item *it)
+{
+	const struct map_opts *o = rn->o;
+	uint16_t cmd;
+
+	if (vfc_device_command(rn->ctx, &o->bar_dev.bdf, &cmd)) {
+		warnx_("map: BAR %d: %s", o->bar, vfc_errmsg(rn->ctx));
+		return;
+	}
+	if (cmd & VFC_PCI_COMMAND_MEMORY)
+		return;
+	it->how = "dma-buf (revoked)";
+	warnx_("map: BAR %d of %s: the device's memory decode is off (PCI command 0x%04x): "
+	       "vfio-pci revokes its dma-buf in that state, so the mapping fails or the "
+	       "device's DMA to it faults until decode is back on", o->bar, o->bar_dev.arg,
+	       (unsigned int)cmd);
+}
+
+/* iommufd cannot map a BAR's mmap: the BAR goes in as a dma-buf (6.19). */
+static int bar_dma_buf(struct map_run *rn, struct item *it, uint64_t size)
+{
+	const struct map_opts *o = rn->o;
+	int r = vfc_vdev_dma_buf(rn->bar_vdev, (unsigned int)o->bar, 0, 0, &it->dmabuf);
+
+	if (r == -EOPNOTSUPP) {
+		warnx_("BAR %d of %s: not supported by this kernel: %s (iommufd cannot map a "
+		       "BAR's mmap; use --backend type1, whose pfnmap path can): %s", o->bar,
+		       o->bar_dev.arg, vfc_errmsg(rn->ctx), strerror(-r));
+		return EXIT_UNSUPPORTED;
+	}
+	if (r)
+		return lib_error(rn, r);
+	it->size = size;
+	it->by_file = true;
+	it->how = "dma-buf";
+	it->ioctl = "IOAS_MAP_FILE";
+	check_decode(rn, it);
+	return -1;
+}
 
 static int open_bar(struct map_run *rn, struct item *it)
 {
@@ -102,15 +161,18 @@ static int open_bar(struct map_run *rn, struct item *it)
 		       "there is nothing to map for DMA", o->bar, o->bar_dev.arg);
 		return EXIT_UNSUPPORTED;
 	}
+	it->flags = (rg.flags & VFC_REGION_READ ? VFC_MAP_READ : 0) |
+		    (rg.flags & VFC_REGION_WRITE ? VFC_MAP_WRITE : 0);
+	if (!(it->flags & VFC_MAP_RW))
+		it->flags = VFC_MAP_READ;
+	if (o->backend == VFC_BACKEND_IOMMUFD)
+		return bar_dma_buf(rn, it, rg.size);
 	r = vfc_vdev_mmap(rn->bar_vdev, (unsigned int)o->bar, &p, &size);
 	if (r)
 		return lib_error(rn, r);
 	it->vaddr = p;
 	it->size = size;
-	it->flags = (rg.flags & VFC_REGION_READ ? VFC_MAP_READ : 0) |
-		    (rg.flags & VFC_REGION_WRITE ? VFC_MAP_WRITE : 0);
-	if (!(it->flags & VFC_MAP_RW))
-		it->flags = VFC_MAP_READ;
+	it->ioctl = "MAP_DMA";
 	/* MMIO is never pinned; the flag only tells a patched kernel not to try */
 	it->how = "pfnmap";
 	if (o->mode == MODE_NOPIN && vfc_iommu_has_ext(&rn->info, VFC_EXT_MMIO_DONT_PIN)) {

@@ -102,10 +102,14 @@ static bool has_ipc_lock(struct map_run *rn)
 static int memlock_error(struct map_run *rn, const char *what, size_t i, int err)
 {
 	const struct item *it = &rn->items[i];
-	uint64_t pinned = it->lck_before > 0 ? (uint64_t)it->lck_before << 10 : 0;
-	uint64_t need = pinned + ram_from(rn, i);
+	bool ifd = rn->o->backend == VFC_BACKEND_IOMMUFD;
+	int64_t own = charged_kb(rn, it->lck_before, it->pin_before);
+	uint64_t pinned = own > 0 ? (uint64_t)own << 10 : 0;
+	uint64_t others = ifd && rn->info.rlimit_mode != 1 && rn->o->others_pin_kb > 0 ?
+			  (uint64_t)rn->o->others_pin_kb << 10 : 0;
+	uint64_t need = pinned + others + ram_from(rn, i);
 	struct rlimit rl;
-	char a[16], b[16], c[16];
+	char a[16], b[16], c[16], d[16], by[160] = "";
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
 	    has_ipc_lock(rn)) {
@@ -118,12 +122,20 @@ static int memlock_error(struct map_run *rn, const char *what, size_t i, int err
 	size_str(rl.rlim_cur, a, sizeof(a));
 	size_str(pinned, b, sizeof(b));
 	size_str(it->size, c, sizeof(c));
+	size_str(others, d, sizeof(d));
+	/* iommufd's default mode charges the user: say whose pins count */
+	if (ifd && rn->info.rlimit_mode != 1)
+		snprintf(by, sizeof(by), " by this process (VmPin; iommufd charges uid %u as a whole: "
+			 "its other processes held %" PRIu64 " bytes (%s) when this one started)",
+			 (unsigned int)getuid(), others, d);
+	else if (ifd)
+		snprintf(by, sizeof(by), " by this process (iommufd per-process mode: VmLck)");
 	warnx_("%s: RLIMIT_MEMLOCK of %" PRIu64 " bytes (%s) exceeded after %" PRIu64
-	       " bytes (%s) pinned, with %" PRIu64 " bytes (%s) more to pin: %s "
+	       " bytes (%s) pinned%s, with %" PRIu64 " bytes (%s) more to pin: %s "
 	       "(raise the limit to %" PRIu64 " bytes or more: ulimit -l %" PRIu64
 	       ", LimitMEMLOCK=%" PRIu64 " in the service, or a memlock line in limits.conf; "
 	       "'vfioctl memlock --estimate' gives a VM's)",
-	       what, (uint64_t)rl.rlim_cur, a, pinned, b, it->size, c, strerror(-err), need,
+	       what, (uint64_t)rl.rlim_cur, a, pinned, b, by, it->size, c, strerror(-err), need,
 	       (need + 1023) / 1024, need);
 	return EXIT_LIMIT;
 }
@@ -220,6 +232,26 @@ static int populate_all(struct map_run *rn, unsigned int rep)
 	return -1;
 }
 
+/*
+ * A memfd by descriptor (IOAS_MAP_FILE); where the kernel cannot, its mmap
+ * by address, and the report says so. A BAR's dma-buf has no such way out.
+ */
+static int map_by_file(struct map_run *rn, struct item *it)
+{
+	int fd = it->bar ? it->dmabuf : vfc_mem_fd(it->mem);
+	int r = vfc_iommu_map_file(rn->io, fd, 0, it->iova, it->size, it->flags);
+
+	if (r != -EOPNOTSUPP || it->bar)
+		return r;
+	if (!rn->file_fallback_said)
+		warnx_("map: %s: mapping the memfd's mmap with IOMMU_IOAS_MAP instead "
+		       "(IOCTL says so)", vfc_errmsg(rn->ctx));
+	rn->file_fallback_said = true;
+	it->ioctl = "IOAS_MAP (no MAP_FILE)";
+	it->by_file = false;
+	return vfc_iommu_map(rn->io, it->vaddr, it->iova, it->size, it->flags);
+}
+
 static int map_one(struct map_run *rn, size_t i, unsigned int rep, bool last)
 {
 	struct item *it = &rn->items[i];
@@ -228,7 +260,10 @@ static int map_one(struct map_run *rn, size_t i, unsigned int rep, bool last)
 	progress(rn, PH_MAP, it, i);
 	read_locked(rn, &it->lck_before, &it->pin_before);
 	it->avail_before = dma_avail(rn);
-	r = vfc_iommu_map(rn->io, it->vaddr, it->iova, it->size, it->flags);
+	if (it->by_file)
+		r = map_by_file(rn, it);
+	else
+		r = vfc_iommu_map(rn->io, it->vaddr, it->iova, it->size, it->flags);
 	it->ms[PH_MAP][rep] = (double)vfc_iommu_last_ns(rn->io) / 1e6;
 	if (r)
 		return map_error(rn, i, r);
@@ -352,17 +387,23 @@ void run_teardown(struct map_run *rn)
 	free_mem(rn);
 	if (rn->o && rn->o->hold && n) {
 		char sz[16], l[16] = "?";
+		int64_t kb;
 
 		read_locked(rn, &lck, &pin);
-		if (lck >= 0)
-			vfc_size_format((uint64_t)lck << 10, l, sizeof(l));
-		warnx_("map: unmapped %zu mappings (%s) in %.3f ms; VmLck now %s",
-		       n, vfc_size_format(bytes, sz, sizeof(sz)), (double)ns / 1e6, l);
+		kb = charged_kb(rn, lck, pin);
+		if (kb >= 0)
+			vfc_size_format((uint64_t)kb << 10, l, sizeof(l));
+		warnx_("map: unmapped %zu mappings (%s) in %.3f ms; %s now %s",
+		       n, vfc_size_format(bytes, sz, sizeof(sz)), (double)ns / 1e6,
+		       charged_name(rn), l);
 	}
 	if (left)
 		warnx_("map: %zu mappings would not unmap; closing the container drops them", left);
 	vfc_iommu_info_clear(&rn->info);
 	vfc_iommu_unref(rn->io); /* closes the BAR's device, unmaps what is left */
+	for (size_t i = 0; i < rn->nitems; i++)
+		if (rn->items[i].dmabuf >= 0)
+			close(rn->items[i].dmabuf);
 	rn->io = NULL;
 	for (size_t i = 0; i < rn->nitems; i++)
 		for (int ph = 0; ph < PH_COUNT; ph++)

@@ -69,6 +69,14 @@ struct map_opts {
 	bool bar_iova_fixed;
 	uint64_t bar_iova;
 	enum map_mode mode;
+	bool mode_given;          /* --mode on the command line (else the BAR's way follows the backend) */
+	bool no_huge_pages;       /* iommufd: IOMMU_OPTION_HUGE_PAGES=0 before mapping */
+	enum vfc_backend backend; /* the one that runs, auto resolved */
+	char backend_why[256];    /* what decided it */
+	/* iommufd's per-user charge: what the user's other /dev/iommu holders had
+	 * pinned when the map started (read as root: once the user is become,
+	 * their /proc entries are not readable), in kB; -1 unknown */
+	int64_t others_pin_kb;
 	int bytes;                /* sizes in bytes in tables */
 	/* reproducing a VMM's limits */
 	const char *as_user;
@@ -101,7 +109,10 @@ struct item {
 	bool bar;
 	uint64_t iova, size;
 	unsigned int flags;       /* VFC_MAP_* */
-	const char *how;          /* pin, pfnmap, mmio_dont_pin */
+	const char *how;          /* pin, pfnmap, mmio_dont_pin, dma-buf */
+	const char *ioctl;        /* MAP_DMA, IOAS_MAP, IOAS_MAP_FILE, or the fallback */
+	bool by_file;             /* map by descriptor: a memfd or the BAR's dma-buf */
+	int dmabuf;               /* the BAR's dma-buf, -1 when none */
 	void *vaddr;              /* RAM: this repeat's memory; BAR: its mmap */
 	struct vfc_mem *mem;
 	bool mapped;
@@ -128,13 +139,25 @@ struct map_run {
 	int64_t lck_start, lck_mapped, lck_end, pin_start, pin_mapped, pin_end;
 	int64_t avail_start, avail_mapped;
 	bool progress;              /* stderr is a terminal */
+	bool file_fallback_said;    /* the IOAS_MAP_FILE fallback was reported */
 };
+
+/* The counter a backend charges pins to, in kB: VmLck (type1) or VmPin (iommufd). */
+static inline int64_t charged_kb(const struct map_run *rn, int64_t lck, int64_t pin)
+{
+	return rn->o->backend == VFC_BACKEND_IOMMUFD ? pin : lck;
+}
+static inline const char *charged_name(const struct map_run *rn)
+{
+	return rn->o->backend == VFC_BACKEND_IOMMUFD ? "VmPin" : "VmLck";
+}
 
 extern volatile sig_atomic_t map_stop; /* SIGINT/SIGTERM seen */
 
-/* Opens the container, attaches the groups, opens the BAR's device, lays out
- * nram RAM pieces (the last of `last` bytes) and the BAR, and checks every
- * IOVA; nothing is allocated or mapped yet. -1 to go on, else the exit code. */
+/* Opens the container (or IOAS), attaches the groups, opens the BAR's device
+ * (iommufd: exports the BAR as a dma-buf), lays out nram RAM pieces (the last
+ * of `last` bytes) and the BAR, and checks every IOVA; nothing is allocated or
+ * mapped yet. -1 to go on, else the exit code. */
 int run_prepare(struct map_run *rn, size_t nram, uint64_t last);
 /* The repeats: allocate, populate, map, unmap, free. With --hold the last
  * repeat stays mapped. -1 when done, else the exit code, error printed. */

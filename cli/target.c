@@ -2,6 +2,7 @@
 /* Groups named on the command line by number or by a member's PCI address. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "iommu-cli.h"
@@ -54,6 +55,23 @@ int targets_attach(struct vfc_iommu *io, struct target *t, size_t n)
 		}
 	}
 	return -1;
+}
+
+int targets_backend(struct vfc_ctx *ctx, const struct target *t, size_t n,
+		    enum vfc_backend *out, char *why, size_t len)
+{
+	unsigned int *groups = calloc(n ? n : 1, sizeof(*groups));
+	int r;
+
+	if (!groups) {
+		warnx_("out of memory");
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++)
+		groups[i] = t[i].group;
+	r = vfc_backend_choose(ctx, cli_backend, groups, n, out, why, len);
+	free(groups);
+	return r ? report_error(ctx, r) : -1;
 }
 
 int iommu_exit_code(int err)

@@ -11,6 +11,8 @@
 #include "cli.h"
 
 const char *program_name = "vfioctl";
+enum vfc_backend cli_backend = VFC_BACKEND_AUTO;
+bool cli_backend_given;
 
 static const struct cmd *const commands[] = {
 	&cmd_list,
@@ -129,6 +131,7 @@ static void print_main_help(void)
 		printf(" %-10s %s\n", commands[i]->name, commands[i]->summary);
 	printf("\nOptions:\n"
 	       "     --sysroot DIR          read /sys, /proc and /dev below DIR\n"
+	       "     --backend NAME         IOMMU backend: auto (default), type1 or iommufd\n"
 	       "     --debug                also print the library's debug messages\n"
 	       " -h, --help                 display this help\n"
 	       " -V, --version              display version\n"
@@ -217,10 +220,11 @@ static int unknown_cmd(const char *name)
 
 int main(int argc, const char **argv)
 {
-	char *sysroot = NULL;
+	char *sysroot = NULL, *backend = NULL;
 	int help = 0, version = 0, rc;
 	struct poptOption global[] = {
 		{ "sysroot", 0, POPT_ARG_STRING, &sysroot, 0, NULL, NULL },
+		{ "backend", 0, POPT_ARG_STRING, &backend, 0, NULL, NULL },
 		{ "debug", 0, POPT_ARG_NONE, &debug, 0, NULL, NULL },
 		{ "help", 'h', POPT_ARG_NONE, &help, 0, NULL, NULL },
 		{ "version", 'V', POPT_ARG_NONE, &version, 0, NULL, NULL },
@@ -282,6 +286,11 @@ int main(int argc, const char **argv)
 		rc = usage_error(NULL, "--sysroot needs a directory");
 		goto out;
 	}
+	if (backend && vfc_backend_parse(backend, &cli_backend)) {
+		rc = usage_error(NULL, "--backend is auto, type1 or iommufd, not '%s'", backend);
+		goto out;
+	}
+	cli_backend_given = backend != NULL;
 	rc = vfc_new(sysroot, &ctx);
 	if (rc) {
 		warnx_("--sysroot %s: %s", sysroot ? sysroot : "/", strerror(-rc));
@@ -294,5 +303,6 @@ int main(int argc, const char **argv)
 out:
 	poptFreeContext(pc);
 	free(sysroot);
+	free(backend);
 	return rc;
 }

@@ -169,7 +169,8 @@ _vfioctl_optarg()
     local prog=$1 cmd=$2 opt=$3 arg=$4 root=$5
     local -a REPLY
     case $opt in
-    --backend) _vfioctl_add type1 iommufd; return ;;
+    # the global one takes auto too; memlock --estimate's does not
+    --backend) [[ -z $cmd ]] && _vfioctl_add auto; _vfioctl_add type1 iommufd; return ;;
     --user | --as-user) mapfile -t COMPREPLY < <(compgen -u -- "$cur"); return ;;
     --backing) _vfioctl_backing; return ;;
     --mode) _vfioctl_add pin no-pin iopf; return ;;

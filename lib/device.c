@@ -2,6 +2,7 @@
 /* PCI devices as sysfs describes them. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,36 +302,78 @@ VFC_EXPORT int vfc_device_list(struct vfc_ctx *ctx, struct vfc_device **out,
 	return 0;
 }
 
+/* "vfio12" -> 12; anything else is not a VFIO cdev name. */
+static bool cdev_name(const char *name, unsigned int *n)
+{
+	const char *num = name + 4;
+
+	return !strncmp(name, "vfio", 4) && *num && strspn(num, "0123456789") == strlen(num) &&
+	       strlen(num) < 10 && sscanf(num, "%u", n) == 1;
+}
+
+int vfc_device_cdev(struct vfc_ctx *ctx, const struct vfc_bdf *bdf, unsigned int *n)
+{
+	struct dirent *de;
+	vfc_path_t p;
+	DIR *dir;
+	int r = -ENOENT;
+
+	/* the cdev (6.6+) is named in the device's vfio-dev directory */
+	if (vfc_path_pci_dev(ctx, p, bdf, "vfio-dev"))
+		return -ENAMETOOLONG;
+	dir = opendir(p);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && r)
+		if (cdev_name(de->d_name, n))
+			r = 0;
+	closedir(dir);
+	return r;
+}
+
 VFC_EXPORT int vfc_device_vfio_nodes(struct vfc_ctx *ctx,
 				     const struct vfc_device *dev,
 				     char *group_node, size_t glen,
 				     char *cdev_node, size_t clen)
 {
-	struct dirent *de;
+	unsigned int n;
 	vfc_path_t p;
-	DIR *dir;
 
 	group_node[0] = cdev_node[0] = '\0';
 	if (dev->group >= 0 &&
 	    vfc_path_dev_vfio_group(ctx, p, (unsigned int)dev->group) == 0 &&
 	    access(p, F_OK) == 0)
 		snprintf(group_node, glen, "%s", vfc_path_strip(ctx, p));
+	/* named by sysfs even where udev has not made the node (yet) */
+	if (vfc_device_cdev(ctx, &dev->bdf, &n) == 0 &&
+	    vfc_path_dev_vfio_cdev(ctx, p, n) == 0)
+		snprintf(cdev_node, clen, "%s", vfc_path_strip(ctx, p));
+	return 0;
+}
 
-	/* the cdev (6.6+) is named in the device's vfio-dev directory */
-	if (vfc_path_pci_dev(ctx, p, &dev->bdf, "vfio-dev"))
-		return 0;
-	dir = opendir(p);
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir))) {
-		const char *num = de->d_name + 4;
+VFC_EXPORT int vfc_device_command(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
+				  uint16_t *cmd)
+{
+	char b[VFC_BDF_STRLEN];
+	uint8_t cfg[6];
+	vfc_path_t p;
+	ssize_t got = -ENAMETOOLONG;
+	int fd;
 
-		if (!strncmp(de->d_name, "vfio", 4) && *num &&
-		    strspn(num, "0123456789") == strlen(num)) {
-			snprintf(cdev_node, clen, "/dev/vfio/devices/%s", de->d_name);
-			break;
-		}
+	vfc_bdf_format(bdf, b);
+	/* binary: the bytes themselves, not a line of text */
+	if (!vfc_path_pci_dev(ctx, p, bdf, "config")) {
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		got = fd < 0 ? -errno : pread(fd, cfg, sizeof(cfg), 0);
+		if (got < 0 && fd >= 0)
+			got = -errno;
+		if (fd >= 0)
+			close(fd);
 	}
-	closedir(dir);
+	if (got < 0)
+		return vfc_fail(ctx, (int)-got, NULL, "%s: reading its PCI config space", b);
+	if (got < (ssize_t)sizeof(cfg))
+		return vfc_fail(ctx, EIO, NULL, "%s: its config space is %zd bytes", b, got);
+	*cmd = (uint16_t)(cfg[4] | cfg[5] << 8); /* little-endian, as PCI is */
 	return 0;
 }

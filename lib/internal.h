@@ -75,6 +75,8 @@ int vfc_path_class(struct vfc_ctx *ctx, vfc_path_t out, const char *cls,
 		   const char *name, const char *leaf);
 int vfc_path_proc_fd(struct vfc_ctx *ctx, vfc_path_t out, pid_t pid, int fd);
 int vfc_path_dev_vfio_cdev(struct vfc_ctx *ctx, vfc_path_t out, unsigned int n);
+/* device.c: N of the device's VFIO cdev vfioN, from sysfs; -ENOENT when it has none. */
+int vfc_device_cdev(struct vfc_ctx *ctx, const struct vfc_bdf *bdf, unsigned int *n);
 /* VFC_PERSIST_DIR, or the file of one device in it */
 int vfc_path_persist(struct vfc_ctx *ctx, vfc_path_t out, const struct vfc_bdf *bdf);
 int vfc_path_persist_rules(struct vfc_ctx *ctx, vfc_path_t out);

@@ -2,10 +2,11 @@
 /*
  * VFIO devices opened through an IOMMU backend: region info, BAR and config
  * space access. The device-fd API is the same whichever backend handed out
- * the fd (a type1 group or, later, an iommufd-bound cdev), so this lives
- * apart from both backends.
+ * the fd (a type1 group or an iommufd-bound cdev), so this lives apart from
+ * both backends.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <linux/vfio.h>
 
 #include "iommu-priv.h"
+#include "uapi-iommufd.h"
 
 _Static_assert(VFC_REGION_READ == VFIO_REGION_INFO_FLAG_READ &&
 	       VFC_REGION_WRITE == VFIO_REGION_INFO_FLAG_WRITE &&
@@ -260,4 +262,87 @@ VFC_EXPORT int vfc_vdev_write(struct vfc_vdev *dev, unsigned int index,
 		put += (size_t)n;
 	}
 	return r;
+}
+
+/* ---- BARs as dma-bufs ---- */
+
+size_t vfc_dma_buf_cmd(void *buf, size_t len, unsigned int index, uint64_t offset,
+		       uint64_t length)
+{
+	struct vfio_device_feature hdr = {
+		.flags = VFIO_DEVICE_FEATURE_GET | VFC_VFIO_DEVICE_FEATURE_DMA_BUF,
+	};
+	struct vfc_k_feature_dma_buf db = {
+		.region_index = index,
+		.open_flags = O_RDWR | O_CLOEXEC,
+		.nr_ranges = 1,
+	};
+	struct vfc_k_dma_range range = { .offset = offset, .length = length };
+	size_t need = sizeof(hdr) + sizeof(db) + sizeof(range);
+
+	if (len < need)
+		return 0;
+	hdr.argsz = (uint32_t)need;
+	memset(buf, 0, need);
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy((uint8_t *)buf + sizeof(hdr), &db, sizeof(db));
+	memcpy((uint8_t *)buf + sizeof(hdr) + sizeof(db), &range, sizeof(range));
+	return need;
+}
+
+int vfc_dma_buf_probe_fd(int fd)
+{
+	struct vfio_device_feature probe = {
+		.argsz = sizeof(probe),
+		.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET |
+			 VFC_VFIO_DEVICE_FEATURE_DMA_BUF,
+	};
+
+	if (!ioctl(fd, VFIO_DEVICE_FEATURE, &probe))
+		return 1;
+	return errno == ENOTTY || errno == EOPNOTSUPP ? 0 : -errno;
+}
+
+VFC_EXPORT int vfc_vdev_dma_buf_probe(struct vfc_vdev *dev)
+{
+	return vfc_dma_buf_probe_fd(dev->fd);
+}
+
+static int dma_buf_error(struct vfc_vdev *dev, int err, unsigned int index)
+{
+	if (err == ENOTTY || err == EOPNOTSUPP)
+		return vfc_fail(dev->io->ctx, EOPNOTSUPP,
+				"it needs kernel 6.19+ with CONFIG_VFIO_PCI_DMABUF",
+				"%s: this kernel does not export BARs as dma-bufs (VFIO_DEVICE_FEATURE_DMA_BUF)",
+				dev->name);
+	if (err == EINVAL)
+		return vfc_fail(dev->io->ctx, err,
+				"the range must be page-aligned and inside the BAR",
+				"%s: BAR %u cannot be exported as a dma-buf", dev->name, index);
+	return vfc_fail(dev->io->ctx, err, NULL, "%s: exporting BAR %u as a dma-buf",
+			dev->name, index);
+}
+
+VFC_EXPORT int vfc_vdev_dma_buf(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
+				uint64_t len, int *fd)
+{
+	uint8_t arg[64];
+	struct vfc_region rg;
+	int r = vfc_vdev_region(dev, index, &rg);
+
+	*fd = -1;
+	if (r)
+		return r;
+	if (index >= VFC_REGION_ROM || !rg.size)
+		return vfc_fail(dev->io->ctx, EINVAL, NULL, "%s: region %u is not a BAR in use",
+				dev->name, index);
+	if (!len && offset < rg.size)
+		len = rg.size - offset;
+	if (!vfc_dma_buf_cmd(arg, sizeof(arg), index, offset, len))
+		return vfc_fail(dev->io->ctx, EINVAL, NULL, "dma-buf argument");
+	/* the answer is the new descriptor itself */
+	*fd = ioctl(dev->fd, VFIO_DEVICE_FEATURE, arg);
+	if (*fd >= 0)
+		return 0;
+	return dma_buf_error(dev, errno, index);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iommu-priv.h"
 
@@ -20,7 +21,7 @@ static const struct {
 } backends[] = {
 	[VFC_BACKEND_AUTO] = { "auto", NULL },
 	[VFC_BACKEND_TYPE1] = { "type1", &vfc_iommu_type1_ops },
-	[VFC_BACKEND_IOMMUFD] = { "iommufd", NULL },
+	[VFC_BACKEND_IOMMUFD] = { "iommufd", &vfc_iommu_iommufd_ops },
 };
 
 VFC_EXPORT const char *vfc_backend_str(enum vfc_backend b)
@@ -28,6 +29,94 @@ VFC_EXPORT const char *vfc_backend_str(enum vfc_backend b)
 	if ((size_t)b >= ARRAY_SIZE(backends))
 		return "unknown";
 	return backends[b].name;
+}
+
+VFC_EXPORT int vfc_backend_parse(const char *s, enum vfc_backend *out)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(backends); i++) {
+		if (!strcmp(s, backends[i].name)) {
+			*out = (enum vfc_backend)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static bool node_exists(struct vfc_ctx *ctx, const char *abs)
+{
+	vfc_path_t p;
+
+	return !vfc_path_root(ctx, p, abs) && !access(p, F_OK);
+}
+
+/* Does every vfio-pci device of the group have its cdev? why says who has not. */
+static int group_has_cdevs(struct vfc_ctx *ctx, unsigned int group, char *why, size_t len)
+{
+	char b[VFC_BDF_STRLEN];
+	size_t vfio = 0;
+	struct vfc_group g;
+	vfc_path_t p;
+	int r = vfc_group_read(ctx, group, &g);
+
+	if (r)
+		return r;
+	for (size_t i = 0; i < g.ndevices && !r; i++) {
+		const struct vfc_device *d = &g.devices[i];
+		unsigned int n;
+
+		if (!vfc_driver_is_vfio(d->driver))
+			continue;
+		vfio++;
+		vfc_bdf_format(&d->bdf, b);
+		if (vfc_device_cdev(ctx, &d->bdf, &n)) {
+			snprintf(why, len, "%s has no VFIO cdev (a kernel without VFIO_DEVICE_CDEV)", b);
+			r = 1;
+		} else if (vfc_path_dev_vfio_cdev(ctx, p, n) || access(p, F_OK)) {
+			snprintf(why, len, "%s: /dev/vfio/devices/vfio%u does not exist", b, n);
+			r = 1;
+		}
+	}
+	if (!r && !vfio) {
+		snprintf(why, len, "IOMMU group %u has no device on vfio-pci", group);
+		r = 1;
+	}
+	vfc_group_clear(&g);
+	return r;
+}
+
+VFC_EXPORT int vfc_backend_choose(struct vfc_ctx *ctx, enum vfc_backend want,
+				  const unsigned int *groups, size_t n,
+				  enum vfc_backend *out, char *why, size_t len)
+{
+	char buf[256] = "";
+	int r = 0;
+
+	if (!why) {
+		why = buf;
+		len = sizeof(buf);
+	}
+	snprintf(why, len, "asked for");
+	*out = want;
+	if ((size_t)want >= ARRAY_SIZE(backends))
+		return vfc_fail(ctx, EINVAL, NULL, "unknown IOMMU backend %d", (int)want);
+	if (want != VFC_BACKEND_AUTO)
+		return 0;
+	*out = VFC_BACKEND_TYPE1;
+	if (!node_exists(ctx, "/dev/iommu")) {
+		snprintf(why, len, "no /dev/iommu (a kernel without CONFIG_IOMMUFD)");
+		vfc_log(ctx, LOG_DEBUG, "backend auto: type1: %s", why);
+		return 0;
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		r = group_has_cdevs(ctx, groups[i], why, len);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		*out = VFC_BACKEND_IOMMUFD;
+		snprintf(why, len, "/dev/iommu and the devices' VFIO cdevs exist");
+	}
+	vfc_log(ctx, LOG_DEBUG, "backend auto: %s: %s", backends[*out].name, why);
+	return 0;
 }
 
 VFC_EXPORT const char *vfc_iommu_ext_name(unsigned int ext)
@@ -57,11 +146,18 @@ uint64_t vfc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void info_init(struct vfc_iommu_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->dma_avail = -1;
+	info->rlimit_mode = info->huge_pages = info->map_file = -1;
+}
+
 VFC_EXPORT void vfc_iommu_info_clear(struct vfc_iommu_info *info)
 {
 	free(info->ranges);
-	memset(info, 0, sizeof(*info));
-	info->dma_avail = -1;
+	free(info->devs);
+	info_init(info);
 }
 
 /* ---- bookkeeping of live mappings (pure) ---- */
@@ -141,6 +237,14 @@ static uint64_t min_pgsize(uint64_t pgsizes)
 	return pgsizes ? pgsizes & -pgsizes : 4096;
 }
 
+/* The granule maps must keep to: type1's smallest page, iommufd's alignment. */
+static uint64_t map_granule(const struct vfc_iommu_info *info)
+{
+	if (!info->pgsizes && info->iova_alignment && !(info->iova_alignment & (info->iova_alignment - 1)))
+		return info->iova_alignment;
+	return min_pgsize(info->pgsizes);
+}
+
 static bool in_ranges(const struct vfc_iommu_info *info, uint64_t first,
 		      uint64_t last)
 {
@@ -156,7 +260,7 @@ VFC_EXPORT int vfc_iommu_check_map(const struct vfc_iommu_info *info,
 				   uint64_t vaddr, uint64_t iova, uint64_t size,
 				   char *why, size_t len)
 {
-	uint64_t pg = min_pgsize(info->pgsizes);
+	uint64_t pg = map_granule(info);
 
 	snprintf(why, len, "%s", "");
 	if (size == 0)
@@ -279,9 +383,11 @@ VFC_EXPORT int vfc_iommu_open(struct vfc_ctx *ctx, enum vfc_backend backend,
 		return vfc_fail(ctx, EOPNOTSUPP, "drop --sysroot",
 				"IOMMU backends work on the running system only, not on %s",
 				vfc_sysroot(ctx));
-	/* type1 is the only backend so far; iommufd will be preferred once written */
+	/* no groups to look at yet: the host alone decides (vfc_backend_choose
+	 * is the better question when the groups are known) */
 	if (backend == VFC_BACKEND_AUTO)
-		backend = VFC_BACKEND_TYPE1;
+		backend = node_exists(ctx, "/dev/iommu") && node_exists(ctx, "/dev/vfio/devices") ?
+			  VFC_BACKEND_IOMMUFD : VFC_BACKEND_TYPE1;
 	if ((size_t)backend >= ARRAY_SIZE(backends))
 		return vfc_fail(ctx, EINVAL, NULL, "unknown IOMMU backend %d", (int)backend);
 	ops = backends[backend].ops;
@@ -323,6 +429,8 @@ VFC_EXPORT struct vfc_iommu *vfc_iommu_unref(struct vfc_iommu *io)
 		return NULL;
 	ctx = io->ctx;
 	close_devices(io);
+	if (io->ops->release_devices)
+		io->ops->release_devices(io);
 	if (io->nmaps && vfc_iommu_unmap_all(io))
 		vfc_log(ctx, LOG_ERR, "IOMMU teardown: %s", vfc_errmsg(ctx));
 	free(io->maps);
@@ -358,8 +466,7 @@ VFC_EXPORT int vfc_iommu_add_group(struct vfc_iommu *io, unsigned int group)
 
 VFC_EXPORT int vfc_iommu_info(struct vfc_iommu *io, struct vfc_iommu_info *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->dma_avail = -1;
+	info_init(out);
 	if (!io->ops->info)
 		return unsupported(io, "report its geometry");
 	return io->ops->info(io, out);
@@ -419,6 +526,48 @@ VFC_EXPORT int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 		r = vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
 	}
 	return r;
+}
+
+VFC_EXPORT int vfc_iommu_map_file(struct vfc_iommu *io, int fd, uint64_t offset,
+				  uint64_t iova, uint64_t size, unsigned int flags)
+{
+	struct vfc_mapping m = { iova, size, NULL, flags };
+	int r;
+
+	io->last_ns = 0;
+	if (!io->ops->dma_map_file)
+		return vfc_fail(io->ctx, EOPNOTSUPP, "map the file's mmap instead",
+				"the %s backend maps memory by address only", io->ops->name);
+	if (!(flags & VFC_MAP_RW) || (flags & ~VFC_MAP_RW))
+		return vfc_fail(io->ctx, EINVAL, "use VFC_MAP_READ and/or VFC_MAP_WRITE",
+				"invalid map flags 0x%x", flags);
+	if (fd < 0 || size == 0 || iova + size - 1 < iova || offset + size - 1 < offset)
+		return vfc_fail(io->ctx, fd < 0 ? EBADF : size ? EOVERFLOW : EINVAL, NULL,
+				"file offset 0x%" PRIx64 " IOVA 0x%" PRIx64 " size 0x%" PRIx64
+				" is not a valid range", offset, iova, size);
+	r = refuse_overlap(io, iova, size);
+	if (!r)
+		r = io->ops->dma_map_file(io, fd, offset, iova, size, flags);
+	if (!r && vfc_maps_insert(&io->maps, &io->nmaps, &m)) {
+		uint64_t done;
+
+		io->ops->dma_unmap(io, iova, size, &done);
+		r = vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
+	}
+	return r;
+}
+
+VFC_EXPORT int vfc_iommu_set_huge_pages(struct vfc_iommu *io, bool on)
+{
+	if (!io->ops->set_huge_pages)
+		return vfc_fail(io->ctx, EOPNOTSUPP,
+				"type1's equivalent is vfio_iommu_type1's disable_hugepages parameter",
+				"the %s backend has no per-address-space huge page switch",
+				io->ops->name);
+	if (io->nmaps)
+		return vfc_fail(io->ctx, EBUSY, "set it before mapping",
+				"%zu mappings exist already", io->nmaps);
+	return io->ops->set_huge_pages(io, on);
 }
 
 VFC_EXPORT int vfc_iommu_unmap(struct vfc_iommu *io, uint64_t iova,

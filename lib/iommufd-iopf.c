@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "iommu-priv.h"
-#include "iommufd-uapi.h"
+#include "uapi-iopf.h"
 #include "iopf-priv.h"
 
 #define IOPF_HINT_PRI "IOPF needs a PRI-capable device behind an IOMMU with page-request support"

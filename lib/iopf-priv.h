@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "iommufd-uapi.h"
+#include "uapi-iopf.h"
 #include "vfioctl.h"
 
 #define VFC_IOPF_RECORD sizeof(struct vfc_k_pgfault)

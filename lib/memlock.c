@@ -3,7 +3,9 @@
  * Who holds locked or pinned memory, against which limit, and what a VM will
  * need. Everything comes from /proc: VmLck is mm->locked_vm (type1 and
  * iommufd's per-process mode charge it), VmPin is mm->pinned_vm (iommufd
- * charges every pin there).
+ * counts every pin there). In iommufd's default mode the limit is checked
+ * against the user's total (user->locked_vm, which /proc does not show), so
+ * that is summed here from the VmPin of the user's /dev/iommu holders.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -163,6 +165,47 @@ static int read_proc(struct vfc_ctx *ctx, pid_t pid, struct vfc_memlock_proc *p)
 	return 0;
 }
 
+/* iommufd's per-user charge: what each uid's /dev/iommu holders have pinned. */
+struct uid_pins {
+	uid_t uid;
+	int64_t kb;
+};
+
+static bool charges_user(const struct vfc_memlock_proc *p)
+{
+	/* iommufd does not account pins made with CAP_IPC_LOCK at all */
+	return p->iommufd_fds && !p->cap_ipc_lock && p->vm_pin_kb > 0;
+}
+
+static int add_pins(struct uid_pins **sums, size_t *n, const struct vfc_memlock_proc *p)
+{
+	struct uid_pins u = { p->uid, p->vm_pin_kb };
+
+	if (!charges_user(p))
+		return 0;
+	for (size_t i = 0; i < *n; i++) {
+		if ((*sums)[i].uid == p->uid) {
+			(*sums)[i].kb += p->vm_pin_kb;
+			return 0;
+		}
+	}
+	return vfc_array_push((void **)sums, n, sizeof(u), &u);
+}
+
+static void set_user_pins(struct vfc_memlock_proc *arr, size_t n, const struct uid_pins *sums,
+			  size_t nsums)
+{
+	for (size_t i = 0; i < n; i++) {
+		arr[i].user_pin_kb = -1;
+		if (!arr[i].iommufd_fds)
+			continue;
+		arr[i].user_pin_kb = 0;
+		for (size_t j = 0; j < nsums; j++)
+			if (sums[j].uid == arr[i].uid)
+				arr[i].user_pin_kb = sums[j].kb;
+	}
+}
+
 static int cmp_pid(const void *a, const void *b)
 {
 	pid_t x = ((const struct vfc_memlock_proc *)a)->pid;
@@ -183,7 +226,8 @@ VFC_EXPORT int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scop
 				size_t *unreadable)
 {
 	struct vfc_memlock_proc *arr = NULL, p;
-	size_t cnt = 0, noread = 0;
+	struct uid_pins *sums = NULL;
+	size_t cnt = 0, noread = 0, nsums = 0;
 	struct dirent *de;
 	vfc_path_t path;
 	DIR *d;
@@ -201,11 +245,13 @@ VFC_EXPORT int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scop
 			noread++;
 		if (vfc_array_push((void **)&arr, &cnt, sizeof(p), &p))
 			return vfc_fail(ctx, ENOMEM, NULL, "scanning processes");
-		goto done;
 	}
-	if (vfc_path_root(ctx, path, "/proc") || !(d = opendir(path)))
+	/* even for one process: its user's other processes count with it */
+	if (vfc_path_root(ctx, path, "/proc") || !(d = opendir(path))) {
+		free(arr);
 		return vfc_fail(ctx, errno ? errno : ENAMETOOLONG, "is /proc mounted?",
 				"listing /proc");
+	}
 	while ((de = readdir(d))) {
 		unsigned int id;
 
@@ -214,19 +260,23 @@ VFC_EXPORT int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scop
 		/* processes come and go while we read: a vanished one is skipped */
 		if (read_proc(ctx, (pid_t)id, &p))
 			continue;
-		if (scan_fds(ctx, &p) < 0)
+		if (scan_fds(ctx, &p) < 0 && pid <= 0)
 			noread++;
-		if (wanted(scope, &p) &&
-		    vfc_array_push((void **)&arr, &cnt, sizeof(p), &p)) {
+		r = add_pins(&sums, &nsums, &p);
+		if (!r && pid <= 0 && wanted(scope, &p))
+			r = vfc_array_push((void **)&arr, &cnt, sizeof(p), &p);
+		if (r) {
 			closedir(d);
 			free(arr);
+			free(sums);
 			return vfc_fail(ctx, ENOMEM, NULL, "scanning processes");
 		}
 	}
 	closedir(d);
 	if (cnt)
 		qsort(arr, cnt, sizeof(*arr), cmp_pid);
-done:
+	set_user_pins(arr, cnt, sums, nsums);
+	free(sums);
 	*out = arr;
 	*n = cnt;
 	if (unreadable)
@@ -238,6 +288,10 @@ VFC_EXPORT uint64_t vfc_memlock_used(const struct vfc_memlock_proc *p)
 {
 	uint64_t lck = p->vm_lck_kb > 0 ? (uint64_t)p->vm_lck_kb << 10 : 0;
 	uint64_t pin = p->vm_pin_kb > 0 ? (uint64_t)p->vm_pin_kb << 10 : 0;
+
+	/* iommufd's default mode: the limit holds the whole user's pins */
+	if (p->iommufd_fds && p->user_pin_kb > 0 && (uint64_t)p->user_pin_kb << 10 > pin)
+		pin = (uint64_t)p->user_pin_kb << 10;
 
 	/*
 	 * type1 charges locked_vm; iommufd charges pinned_vm, and locked_vm too in

@@ -151,6 +151,12 @@ int vfc_device_vfio_nodes(struct vfc_ctx *ctx, const struct vfc_device *dev,
 			  char *group_node, size_t glen, char *cdev_node,
 			  size_t clen);
 
+/* The PCI command register, from the device's sysfs config space. */
+int vfc_device_command(struct vfc_ctx *ctx, const struct vfc_bdf *bdf,
+		       uint16_t *cmd);
+#define VFC_PCI_COMMAND_MEMORY 0x2 /* memory decode: BARs answer */
+#define VFC_PCI_COMMAND_MASTER 0x4 /* bus mastering: the device may DMA */
+
 /* ---- IOMMU groups --------------------------------------------------------- */
 
 /* vfio-pci or one of its vendor variants (mlx5_vfio_pci, ...). */
@@ -263,6 +269,13 @@ struct vfc_memlock_proc {
 	int iommufd_fds;/* /dev/iommu */
 	char nodes[256];/* the distinct nodes, newline-separated */
 	int64_t vm_lck_kb, vm_pin_kb; /* -1 when the kernel does not say */
+	/*
+	 * A /dev/iommu holder: VmPin summed over every process of its uid that
+	 * holds /dev/iommu without CAP_IPC_LOCK, what iommufd's default
+	 * (per-user) rlimit mode checks RLIMIT_MEMLOCK against. Processes whose
+	 * descriptors cannot be read are missing from it. -1 for the others.
+	 */
+	int64_t user_pin_kb;
 	uint64_t memlock_soft, memlock_hard; /* bytes, VFC_RLIM_INFINITY */
 	bool cap_ipc_lock;
 	char unit[128]; /* systemd unit from the cgroup path, "" when none */
@@ -282,13 +295,14 @@ int vfc_memlock_scan(struct vfc_ctx *ctx, enum vfc_memlock_scope scope,
 		     pid_t pid, struct vfc_memlock_proc **out, size_t *n,
 		     size_t *unreadable);
 
-/* Bytes a process has charged against RLIMIT_MEMLOCK, as far as /proc tells. */
+/* Bytes a process has charged against RLIMIT_MEMLOCK, as far as /proc tells:
+ * for an iommufd user, what its whole uid pinned (user_pin_kb). */
 uint64_t vfc_memlock_used(const struct vfc_memlock_proc *p);
 
 enum vfc_backend {
-	VFC_BACKEND_AUTO,    /* the best one this kernel offers */
+	VFC_BACKEND_AUTO,    /* iommufd where the kernel and the devices have it, else type1 */
 	VFC_BACKEND_TYPE1,   /* /dev/vfio/vfio container + /dev/vfio/N groups */
-	VFC_BACKEND_IOMMUFD, /* /dev/iommu; not implemented yet: -EOPNOTSUPP */
+	VFC_BACKEND_IOMMUFD, /* /dev/iommu IOAS + VFIO device cdevs (6.6+) */
 };
 
 struct vfc_memlock_estimate_in {
@@ -528,17 +542,33 @@ unsigned int vfc_errflags(const struct vfc_ctx *ctx);
 
 /* ---- IOMMU backends -------------------------------------------------------- */
 /*
- * A DMA address space for devices, backed by the VFIO type1 container today
- * and by iommufd later. The handle owns everything it opened: group and
- * device file descriptors, BAR mmaps and every DMA mapping it made. The last
- * vfc_iommu_unref() closes the devices, unmaps what is still mapped and
- * releases the groups, so an error path never leaks pinned memory. Device
- * handles belong to their vfc_iommu and are invalid after its last unref.
+ * A DMA address space for devices: a VFIO type1 container (/dev/vfio/vfio with
+ * the groups' /dev/vfio/N), or an iommufd IOAS (/dev/iommu) with each device
+ * bound through its VFIO cdev (/dev/vfio/devices/vfioN). The handle owns
+ * everything it opened: group and device file descriptors, BAR mmaps and
+ * dma-bufs, and every DMA mapping it made. The last vfc_iommu_unref() closes
+ * the devices, unmaps what is still mapped and releases the groups, so an
+ * error path never leaks pinned memory. Device handles belong to their
+ * vfc_iommu and are invalid after its last unref.
  * Not thread-safe; works on the running system only (no sysroot).
  */
 
 /* enum vfc_backend is defined above, with the memlock estimate that uses it. */
 const char *vfc_backend_str(enum vfc_backend b);
+/* "auto", "type1", "iommufd"; -EINVAL for anything else. */
+int vfc_backend_parse(const char *s, enum vfc_backend *out);
+
+/*
+ * The backend `want` means for these IOMMU groups. AUTO: iommufd when
+ * /dev/iommu exists and every device of the groups bound to vfio-pci has its
+ * VFIO cdev (vfio-dev/vfioN in sysfs and /dev/vfio/devices/vfioN), else type1;
+ * a group with no device on vfio-pci gets type1 (whose error explains it).
+ * TYPE1 and IOMMUFD come back as they are. why (may be NULL) gets one line
+ * saying what decided it. Reads sysfs and /dev below the sysroot only.
+ */
+int vfc_backend_choose(struct vfc_ctx *ctx, enum vfc_backend want,
+		       const unsigned int *groups, size_t n,
+		       enum vfc_backend *out, char *why, size_t len);
 
 struct vfc_iova_range {
 	uint64_t start;
@@ -567,9 +597,19 @@ enum {
 /* "type1v2", "unmap_all", "mmio_dont_pin"...; NULL for a number vfioctl does not know. */
 const char *vfc_iommu_ext_name(unsigned int ext);
 
+/* A device an iommufd IOAS holds, bound through its VFIO cdev. */
+struct vfc_iommu_dev {
+	struct vfc_bdf bdf;
+	unsigned int group;
+	char cdev[40];    /* "/dev/vfio/devices/vfio0" */
+	uint32_t devid;   /* VFIO_DEVICE_BIND_IOMMUFD's answer */
+	uint32_t hwpt;    /* the page table ATTACH_IOMMUFD_PT gave it */
+	int dma_buf;      /* VFIO_DEVICE_FEATURE_DMA_BUF: 1 yes, 0 no, -1 not asked */
+};
+
 struct vfc_iommu_info {
 	enum vfc_backend backend;
-	const char *model;  /* "type1v2", "type1" */
+	const char *model;  /* "type1v2", "type1", "iommufd" */
 	uint64_t pgsizes;   /* bitmap of IOMMU page sizes; 0 when not reported */
 	struct vfc_iova_range *ranges; /* usable IOVA; NULL when not reported */
 	size_t nranges;
@@ -577,6 +617,14 @@ struct vfc_iommu_info {
 	bool unmap_all;     /* the kernel can unmap everything in one call */
 	/* bit n set: VFIO_CHECK_EXTENSION(n) answered yes, for n in 1..VFC_EXT_MAX */
 	uint64_t extensions;
+	/* iommufd only; 0 or -1 (not reported) on type1 */
+	uint64_t iova_alignment; /* IOVAs and lengths must be multiples of it */
+	int rlimit_mode;    /* IOMMU_OPTION_RLIMIT_MODE: 0 per-user, 1 per-process */
+	int huge_pages;     /* IOMMU_OPTION_HUGE_PAGES of the IOAS: 1 (default) or 0 */
+	int map_file;       /* the kernel knows IOMMU_IOAS_MAP_FILE (6.13): 1 or 0 */
+	uint32_t ioas;      /* the IOAS ID */
+	struct vfc_iommu_dev *devs; /* the devices bound, in the order they were */
+	size_t ndevs;
 };
 void vfc_iommu_info_clear(struct vfc_iommu_info *info);
 
@@ -590,7 +638,7 @@ static inline bool vfc_iommu_has_ext(const struct vfc_iommu_info *info,
 struct vfc_mapping {
 	uint64_t iova;
 	uint64_t size;
-	void *vaddr;
+	void *vaddr;        /* NULL for a mapping of a file (vfc_iommu_map_file) */
 	unsigned int flags; /* VFC_MAP_* */
 };
 
@@ -623,6 +671,23 @@ int vfc_iommu_info(struct vfc_iommu *io, struct vfc_iommu_info *out);
 /* vaddr, iova and size aligned to the smallest IOMMU page size. */
 int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 		  uint64_t size, unsigned int flags);
+/*
+ * Maps size bytes of a file from offset, by file rather than by address: a
+ * memfd (IOMMU_IOAS_MAP_FILE, 6.13), whose pages the kernel pins by offset
+ * without walking the process's page tables, or a dma-buf (6.19; a BAR from
+ * vfc_vdev_dma_buf(), neither pinned nor charged). iommufd only. -EOPNOTSUPP
+ * when the backend or the kernel cannot (the message says which), so that
+ * the caller can map the file's mmap with vfc_iommu_map() instead.
+ */
+int vfc_iommu_map_file(struct vfc_iommu *io, int fd, uint64_t offset,
+		       uint64_t iova, uint64_t size, unsigned int flags);
+/*
+ * iommufd's IOMMU_OPTION_HUGE_PAGES on the IOAS: false makes the IOMMU map
+ * everything in 4K pages (the kernel's own benchmarking knob). Set it before
+ * the first map. -EOPNOTSUPP on type1, whose equivalent is the module's
+ * disable_hugepages parameter.
+ */
+int vfc_iommu_set_huge_pages(struct vfc_iommu *io, bool on);
 /* Unmaps whole mappings only: a range that cuts one in two is -EINVAL. */
 int vfc_iommu_unmap(struct vfc_iommu *io, uint64_t iova, uint64_t size);
 /* Unmaps everything the handle mapped; -EIO if the kernel still counts some. */
@@ -694,6 +759,17 @@ int vfc_vdev_read(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
 		  void *buf, size_t len);
 int vfc_vdev_write(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
 		   const void *buf, size_t len);
+/*
+ * A BAR as a dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF, 6.19 with
+ * CONFIG_VFIO_PCI_DMABUF): len bytes from offset (both page-aligned; len 0:
+ * the whole BAR). *fd is the caller's to close; vfc_iommu_map_file() maps it.
+ * vfio-pci revokes it while the device's memory decode is off. -EOPNOTSUPP
+ * when the kernel has no such feature.
+ */
+int vfc_vdev_dma_buf(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
+		     uint64_t len, int *fd);
+/* Does the kernel offer BAR dma-bufs for this device? 1, 0, or -errno. */
+int vfc_vdev_dma_buf_probe(struct vfc_vdev *dev);
 
 /* ---- I/O page faults on iommufd (iommufd-iopf.c; Linux 6.11+) ------------- */
 /*

@@ -30,7 +30,7 @@ commands() {
 	for c in list group check; do
 		has_line "$output" "^ $c +[A-Z]"
 	done
-	for o in --sysroot --debug --help --version; do
+	for o in --sysroot --backend --debug --help --version; do
 		has_line "$output" "^ +(-[a-zA-Z], )?$o( |$)"
 	done
 	has_line "$output" 'vfioctl\(8\)'
@@ -147,6 +147,25 @@ commands() {
 		[[ -z "$output" ]]
 		[[ "$stderr" == "vfioctl: --sysroot /nonexistent/vfioctl-root: No such file or directory" ]]
 	done
+}
+
+@test "--backend takes auto, type1 or iommufd, before the command; anything else is exit 2" {
+	local b
+	for b in auto type1 iommufd; do
+		vfc --backend "$b" list 0000:00:00.0 -r -n -o BDF
+		[[ "$status" -eq 0 || "$status" -eq 4 ]]
+		[[ "$stderr" != *"--backend"* ]]
+	done
+	for b in vfio IOMMUFD "" legacy; do
+		vfc --backend "$b" list
+		status_is 2
+		[[ -z "$output" ]]
+		has_line "$stderr" "^vfioctl: --backend is auto, type1 or iommufd, not '$b'$" stderr
+	done
+	# after the command it belongs to the command: map has none
+	vfc map 1 --backend iommufd
+	status_is 2
+	has_line "$stderr" "^vfioctl: --backend: unknown option" stderr
 }
 
 @test "a --sysroot that is a file, or empty: clear errors" {

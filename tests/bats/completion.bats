@@ -122,7 +122,7 @@ has_line() {
 
 @test "bash: global options before the command" {
 	bash_complete "vfioctl --"
-	[ "$output" = "$(lines_of --debug --help --sysroot --version)" ]
+	[ "$output" = "$(lines_of --backend --debug --help --sysroot --version)" ]
 	bash_complete "vfioctl -"
 	has_line -h
 	has_line -V
@@ -135,6 +135,17 @@ has_line() {
 	[ "$output" = sub ]
 	bash_complete "vfioctl --sysroot=ro"
 	[ "$output" = root ]
+}
+
+@test "bash: the global --backend offers auto, type1 and iommufd; the command is found after it" {
+	bash_complete "vfioctl --backend "
+	[ "$output" = "$(lines_of auto iommufd type1)" ]
+	bash_complete "vfioctl --backend=i"
+	[ "$output" = iommufd ]
+	bash_complete "vfioctl --backend iommufd ma"
+	[ "$output" = map ]
+	bash_complete "vfioctl --backend iommufd map 1 --no-h"
+	[ "$output" = --no-huge-pages ]
 }
 
 @test "bash: the command is found after --sysroot DIR" {
@@ -376,7 +387,7 @@ zsh_complete() {
 
 @test "zsh: global options before the command, and --sysroot's directory" {
 	zsh_complete "vfioctl --"
-	[ "$output" = "$(lines_of --debug --help --sysroot --version)" ]
+	[ "$output" = "$(lines_of --backend --debug --help --sysroot --version)" ]
 	mkdir -p sub/dir
 	touch subfile
 	zsh_complete "vfioctl --sysroot su"
@@ -389,6 +400,13 @@ zsh_complete() {
 		[ "$output" = "$(help_long_options "$cmd")" ] ||
 			fail "$cmd: offered"$'\n'"$output"$'\n'"expected"$'\n'"$(help_long_options "$cmd")"
 	done
+}
+
+@test "zsh: the global --backend offers auto, type1 and iommufd" {
+	zsh_complete "vfioctl --backend "
+	[ "$output" = "$(lines_of auto iommufd type1)" ]
+	zsh_complete "vfioctl --backend iommufd ma"
+	[ "$output" = map ]
 }
 
 @test "zsh: global options are not offered after the command" {

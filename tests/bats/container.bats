@@ -16,12 +16,13 @@ setup_file() {
 	has_line "$output" '^     --list-columns '
 }
 
-@test "container --list-columns: the model, extensions, ranges and type1 parameters" {
+@test "container --list-columns: the backend, model, ranges, type1 parameters, iommufd options" {
 	vfc container --list-columns -r -n
 	status_is 0
 	local c
-	for c in GROUPS MODEL EXTENSIONS PGSIZES IOVA_RANGES DMA_AVAIL PARAMS DMA_ENTRY_LIMIT \
-		DISABLE_HUGEPAGES ALLOW_UNSAFE_INTERRUPTS PGSIZE_MASK RESV BAR_NOPIN; do
+	for c in BACKEND GROUPS MODEL EXTENSIONS PGSIZES IOVA_RANGES DMA_AVAIL PARAMS DMA_ENTRY_LIMIT \
+		DISABLE_HUGEPAGES ALLOW_UNSAFE_INTERRUPTS PGSIZE_MASK RESV BAR_NOPIN IOVA_ALIGNMENT \
+		RLIMIT_MODE HUGE_PAGES MAP_FILE DEVICES IOAS; do
 		has_line "$output" "^$c "
 	done
 }
@@ -67,4 +68,43 @@ setup_file() {
 	status_is 8
 	[[ -z "$output" ]]
 	has_line "$stderr" 'work on the running system only' stderr
+}
+
+@test "container --backend auto: iommufd where /dev/iommu and the devices' cdevs are, else type1" {
+	# workstation: /dev/iommu, the GPU on vfio-pci with vfio0 (its audio keeps group 1
+	# from being viable, which the open says later)
+	vfc_root workstation --debug container 1
+	status_is 8
+	has_line "$stderr" "^vfioctl: debug: backend auto: iommufd: /dev/iommu and the devices' VFIO cdevs exist$" stderr
+	# ... but a group with nothing on vfio-pci goes to type1, whose open explains it
+	vfc_root workstation --debug container 0000:02:00.0
+	status_is 8
+	has_line "$stderr" "^vfioctl: debug: backend auto: type1: IOMMU group [0-9]+ has no device on vfio-pci$" stderr
+	# server: vfio-pci devices but no /dev/iommu (and no cdevs)
+	vfc_root server --debug container 40
+	status_is 8
+	has_line "$stderr" "^vfioctl: debug: backend auto: type1: no /dev/iommu \(a kernel without CONFIG_IOMMUFD\)$" stderr
+	# nointremap: /dev/iommu and vfio3
+	vfc_root nointremap --debug container 13
+	has_line "$stderr" "backend auto: iommufd" stderr
+}
+
+@test "container: /dev/iommu without the device's cdev (a 6.1-like kernel) is type1 under auto" {
+	root_copy workstation
+	rm -f "$ROOTS/workstation/dev/vfio/devices/vfio0"
+	vfc_root workstation --debug container 1
+	has_line "$stderr" "backend auto: type1: 0000:01:00.0: /dev/vfio/devices/vfio0 does not exist" stderr
+	rm -rf "$ROOTS/workstation/sys/bus/pci/devices/0000:01:00.0/vfio-dev"
+	vfc_root workstation --debug container 1
+	has_line "$stderr" "backend auto: type1: 0000:01:00.0 has no VFIO cdev \(a kernel without VFIO_DEVICE_CDEV\)" stderr
+}
+
+@test "container --backend type1 or iommufd is taken as asked, not guessed" {
+	vfc_root server --backend iommufd --debug container 40
+	status_is 8
+	[[ "$stderr" != *"backend auto"* ]]
+	has_line "$stderr" "running system only" stderr
+	vfc_root workstation --backend type1 --debug container 1
+	status_is 8
+	[[ "$stderr" != *"backend auto"* ]]
 }

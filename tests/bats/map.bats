@@ -26,7 +26,7 @@ usage_is() { # pattern(ERE) args...
 	local o
 	for o in "-s, --size SIZE" "    --backing SPEC" "    --chunk SIZE" "    --iova ADDR" \
 		"    --repeat N" "    --populate N" "    --hold" "    --bar N" "    --bar-device BDF" \
-		"    --bar-iova ADDR" "    --mode MODE" "    --as-user USER" \
+		"    --bar-iova ADDR" "    --mode MODE" "    --no-huge-pages" "    --as-user USER" \
 		"    --memlock-limit SIZE" "-b, --bytes" "-J, --json" "    --list-columns"; do
 		has_line "$output" "^ *${o} " "map --help"
 	done
@@ -37,9 +37,10 @@ usage_is() { # pattern(ERE) args...
 	vfc map --list-columns -r -n
 	status_is 0
 	local c
-	for c in MAPPING IOVA SIZE BACKING MODE PAGES HUGE RSS ALLOC ALLOC_MIN ALLOC_MAX POPULATE \
-		MAP MAP_MIN MAP_MAX UNMAP UNMAP_MIN UNMAP_MAX GIB/S LOCKED LOCKED_BEFORE LOCKED_AFTER \
-		LOCKED_END PINNED PINNED_BEFORE PINNED_AFTER ENTRIES ENTRIES_LEFT REPEATS; do
+	for c in MAPPING BACKEND IOCTL IOVA SIZE BACKING MODE PAGES HUGE RSS ALLOC ALLOC_MIN \
+		ALLOC_MAX POPULATE MAP MAP_MIN MAP_MAX UNMAP UNMAP_MIN UNMAP_MAX GIB/S LOCKED \
+		LOCKED_BEFORE LOCKED_AFTER LOCKED_END PINNED PINNED_BEFORE PINNED_AFTER PINNED_END \
+		ENTRIES ENTRIES_LEFT REPEATS; do
 		has_line "$output" "^$c "
 	done
 }
@@ -99,6 +100,12 @@ usage_is() { # pattern(ERE) args...
 	has_line "$stderr" 'VFIO_IOMMU_ENABLE_IOPF proposal was never merged' stderr
 	has_line "$stderr" 'iommufd fault queues \(kernel 6\.11 or later\)' stderr
 	has_line "$stderr" 'PRI or stall' stderr
+	has_line "$stderr" "vfioctl's iommufd backend does not map on faults yet" stderr
+	local b
+	for b in type1 iommufd auto; do
+		vfc --backend "$b" map 99999 --mode iopf
+		status_is 8
+	done
 }
 
 @test "map --mode no-pin for RAM is refused with the reason, exit 8" {
@@ -108,8 +115,48 @@ usage_is() { # pattern(ERE) args...
 		vfc map 0000:00:02.0 $args
 		status_is 8
 		has_line "$stderr" 'type1 always pins RAM it maps' stderr
+		has_line "$stderr" 'so does iommufd \(charged to VmPin\)' stderr
 		has_line "$stderr" 'lazy mapping of RAM is IOPF on iommufd' stderr
 	done
+}
+
+@test "map --no-huge-pages with --backend type1: a usage error naming type1's own switch" {
+	vfc --backend type1 map 99999 --size 2M --no-huge-pages
+	status_is 2
+	[[ -z "$output" ]]
+	has_line "$stderr" "^vfioctl: --no-huge-pages is iommufd's IOMMU_OPTION_HUGE_PAGES; the type1 backend has none \(its equivalent is vfio_iommu_type1's disable_hugepages parameter\)$" stderr
+	has_line "$stderr" "^Try 'vfioctl map --help' for more information\.$" stderr
+}
+
+@test "map --no-huge-pages when auto chooses type1: the usage error says why auto did" {
+	# server: no /dev/iommu
+	vfc_root server --backend auto map 40 --size 2M --backing anon --no-huge-pages
+	status_is 2
+	has_line "$stderr" "the type1 backend \(auto chose it: no /dev/iommu \(a kernel without CONFIG_IOMMUFD\)\) has none" stderr
+	# with iommufd chosen it goes on, to the sysroot refusal
+	vfc_root nointremap map 13 --size 2M --backing anon --no-huge-pages
+	status_is 8
+	has_line "$stderr" 'work on the running system only' stderr
+}
+
+@test "map --bar --mode pin on iommufd: refused with the reason (EFAULT), exit 8, before any lookup" {
+	vfc --backend iommufd map 0000:99:00.0 --bar 0 --mode pin
+	status_is 8
+	[[ -z "$output" ]]
+	has_line "$stderr" '^vfioctl: --bar 0 --mode pin: iommufd refuses IOMMU_IOAS_MAP of a BAR.s mmap \(EFAULT' stderr
+	has_line "$stderr" 'use --mode no-pin, which maps the BAR as a dma-buf' stderr
+	# auto: known once the devices are looked at
+	vfc_root nointremap map 0000:05:00.0 --bar 0 --mode pin
+	status_is 8
+	has_line "$stderr" 'iommufd refuses IOMMU_IOAS_MAP' stderr
+	# type1 takes it (the pfnmap path): on to the sysroot refusal
+	vfc_root nointremap --backend type1 map 0000:05:00.0 --bar 0 --mode pin
+	status_is 8
+	has_line "$stderr" 'work on the running system only' stderr
+	# no --mode: the BAR goes the backend's one way, no refusal
+	vfc_root nointremap map 0000:05:00.0 --bar 0
+	status_is 8
+	has_line "$stderr" 'work on the running system only' stderr
 }
 
 @test "map on a --sysroot snapshot: not supported, exit 8, nothing printed" {

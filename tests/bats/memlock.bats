@@ -103,3 +103,31 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "9000 65534 32M near" ]
 }
+
+@test "memlock: iommufd charges the user: two VMMs of one uid count together" {
+	# each under its 8G limit, together over it: what iommufd's per-user mode checks
+	proc 8100 qemu-a 0 5242880 8589934592 8589934592 0000000000000000 / /dev/iommu
+	proc 8200 qemu-b 0 4194304 8589934592 8589934592 0000000000000000 / /dev/iommu
+	for p in 8100 8200; do
+		sed -i 's/^Name:.*/&\nUid:\t107\t107\t107\t107/' "$ROOT/proc/$p/status"
+	done
+	run "$VFIOCTL" --sysroot "$ROOT" memlock -r -n -o PID,PINNED,USER_PINNED,USE%,STATUS
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'8100 5G 9G 113 over\n8200 4G 9G 113 over'* ]]
+	# one VMM alone: its own pins are the user's
+	run "$VFIOCTL" --sysroot "$ROOT" memlock --pid 8100 -r -n -o PID,USER,USER_PINNED,STATUS
+	[ "$output" = "8100 107 9G over" ]
+	rm -rf "$ROOT/proc/8200"
+	run "$VFIOCTL" --sysroot "$ROOT" memlock --pid 8100 -r -n -o PID,USER,USER_PINNED,USE%,STATUS
+	[ "$output" = "8100 107 5G 63 ok" ]
+}
+
+@test "memlock: pins made with CAP_IPC_LOCK, and type1's, are not the user's iommufd charge" {
+	# 5000 (cloud-hypervisor) has CAP_IPC_LOCK: iommufd accounts nothing for it
+	proc 8300 qemu-c 0 1048576 8589934592 8589934592 0000000000000000 / /dev/iommu
+	run "$VFIOCTL" --sysroot "$ROOT" memlock --pid 8300 -r -n -o PID,PINNED,USER_PINNED
+	[ "$output" = "8300 1G 1G" ]
+	# a type1 user has no per-user iommufd charge at all
+	run "$VFIOCTL" --sysroot "$ROOT" memlock --pid 4242 -J -o PID,USER_PINNED
+	[ "$(jq -c '.processes[0]' <<<"$output")" = '{"pid":4242,"user_pinned":null}' ]
+}

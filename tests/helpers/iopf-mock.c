@@ -42,14 +42,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "iommufd-uapi.h"
+#include "uapi-iopf.h"
 #include "vfioctl.h"
 
 #define EXIT_SKIP 77
 
 /* ---- the selftest interface (drivers/iommu/iommufd/iommufd_test.h) ---- */
 
-#define MOCK_TEST_CMD VFC_IOMMUFD_IO(0x80 + 32)
+#define MOCK_TEST_CMD _IO(IOMMUFD_TYPE, 0x80 + 32)
 enum {
 	MOCK_OP_MOCK_DOMAIN = 2,
 	MOCK_OP_MD_CHECK_MAP = 3,

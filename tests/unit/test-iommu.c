@@ -313,11 +313,6 @@ static void test_open(void)
 	ok(io == NULL, "and no handle comes back");
 	vfc_unref(ctx);
 
-	vfc_new(NULL, &ctx);
-	is_int(vfc_iommu_open(ctx, VFC_BACKEND_IOMMUFD, &io), -EOPNOTSUPP,
-	       "iommufd is not written yet");
-	ok(strstr(vfc_errmsg(ctx), "iommufd") != NULL, "says so: %s", vfc_errmsg(ctx));
-	vfc_unref(ctx);
 	ok(vfc_iommu_unref(NULL) == NULL, "unref(NULL) is a no-op");
 }
 
