@@ -376,6 +376,12 @@ static int run_mock(struct vfc_ctx *ctx, unsigned int nfaults, unsigned int burs
 		expect_pages += premap + 1;
 	}
 	check(true, "%u faults raised one at a time, each answered", nfaults);
+	/* alone in the queue, so this is the service time itself, not queueing */
+	vfc_iopf_stats(io, &s);
+	say("one at a time: service latency min %.1f us, median %.1f us, max %.1f us "
+	    "(%" PRIu64 " pages in %" PRIu64 " map calls, %.1f us)",
+	    us(s.lat_min_ns), us(s.lat_median_ns), us(s.lat_max_ns), s.pages_mapped,
+	    s.map_calls, us(s.map_ns));
 	/* a page the premap of fault 0 covered: answered without a map */
 	if (premap) {
 		r = trigger(&m, m.iova + m.page, 1000);

@@ -44,6 +44,7 @@ no_kernel_warnings() {
 	[[ "${lines[-1]}" == "iopf-mock: PASSED" ]]
 	[[ "$output" != *"FAIL"* ]]
 	[[ "$output" == *"ok: 8 faults raised one at a time, each answered"* ]]
+	[[ "$output" == *"one at a time: service latency min "* ]]
 	[[ "$output" == *"ok: a burst of 32 faults is answered"* ]]
 	[[ "$output" == *"ok: 41 answered success, 1 invalid (the one past the region)"* ]]
 	# 8 windows of 4 pages, and 32 more in the burst
