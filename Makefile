@@ -64,6 +64,7 @@ $(B)/lib/%.o: lib/%.c lib/vfioctl.h lib/internal.h
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(B)/lib/iommu%.o: lib/iommu-priv.h lib/uapi-iommufd.h
+$(B)/lib/iopf-core.o $(B)/lib/iommufd-iopf.o: lib/iopf-priv.h lib/uapi-iopf.h lib/uapi-iommufd.h lib/iommu-priv.h
 
 # every CLI header: a struct that changes under a stale object corrupts memory
 $(B)/cli/%.o: cli/%.c $(wildcard cli/*.h) lib/vfioctl.h
@@ -73,6 +74,9 @@ $(B)/cli/%.o: cli/%.c $(wildcard cli/*.h) lib/vfioctl.h
 $(B)/tests/%: tests/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilib -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
+
+# tests that see the IOPF core's private structs
+$(B)/tests/unit/test-iopf $(B)/tests/helpers/iopf-mock: lib/iopf-priv.h lib/uapi-iopf.h lib/uapi-iommufd.h
 
 # Benchmark baselines stand alone: no libvfioctl in what they measure against.
 $(B)/bench/%: bench/%.c

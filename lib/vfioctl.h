@@ -771,6 +771,94 @@ int vfc_vdev_dma_buf(struct vfc_vdev *dev, unsigned int index, uint64_t offset,
 /* Does the kernel offer BAR dma-bufs for this device? 1, 0, or -errno. */
 int vfc_vdev_dma_buf_probe(struct vfc_vdev *dev);
 
+/* ---- I/O page faults on iommufd (iommufd-iopf.c; Linux 6.11+) ------------- */
+/*
+ * Lazy DMA mapping: instead of mapping a whole memory region up front, the
+ * device is attached to a page table that raises I/O page faults (PCIe PRI or
+ * Arm SMMU stall), and a thread maps each faulting page, plus `premap` pages
+ * ahead of it, into the IOAS when the device first touches it. The pages
+ * mapped this way are pinned like any other mapping: IOPF saves the up-front
+ * cost and the pages never touched, not the pinning.
+ *
+ * Works on raw iommufd objects so that any iommufd user can drive it: the
+ * iommufd fd, an IOAS, a device bound to that iommufd. Not thread-safe
+ * itself (one caller), though vfc_iopf_stats() may be called while faults
+ * are served.
+ */
+struct vfc_iopf;
+
+/*
+ * Attaches the device to page table pt_id (replacing what it is attached
+ * to), or detaches it when pt_id is 0; 0 or -errno. The default, for a VFIO
+ * cdev, is VFIO_DEVICE_ATTACH_IOMMUFD_PT / DETACH_IOMMUFD_PT.
+ */
+typedef int (*vfc_iopf_attach_fn)(void *data, uint32_t pt_id);
+
+struct vfc_iopf_cfg {
+	int iommufd;            /* /dev/iommu */
+	uint32_t ioas_id;       /* where faulting pages are mapped */
+	uint32_t dev_id;        /* the device's iommufd id (VFIO_DEVICE_BIND_IOMMUFD) */
+	int cdev_fd;            /* its VFIO cdev, or -1 when attach is given */
+	vfc_iopf_attach_fn attach; /* NULL: the VFIO cdev ioctls on cdev_fd */
+	void *attach_data;
+	/* teardown attaches the device back here (e.g. the IOAS); 0: detaches it */
+	uint32_t restore_pt_id;
+
+	/* The memory region: a fault at iova + off is served from vaddr + off. */
+	void *vaddr;
+	uint64_t iova;
+	uint64_t size;
+	uint64_t page_size;     /* granule of the lazy maps; 0: the CPU page size */
+	unsigned int premap;    /* pages mapped ahead of each faulting page */
+	unsigned int map_flags; /* VFC_MAP_READ | VFC_MAP_WRITE; 0 means both */
+};
+
+struct vfc_iopf_stats {
+	uint64_t records;         /* fault records read: one per page request */
+	uint64_t reads;           /* reads that returned records */
+	uint64_t groups;          /* responses written: one per fault group */
+	uint64_t success;         /* ... answered IOMMUFD_PAGE_RESP_SUCCESS */
+	uint64_t invalid;         /* ... answered INVALID (the device gives up) */
+	uint64_t out_of_region;   /* records outside the region (or writes to a
+				   * read-only one) */
+	uint64_t already_mapped;  /* records for pages mapped by then (premap) */
+	uint64_t pages_mapped;    /* pages mapped lazily, in all */
+	uint64_t pages_premapped; /* ... of them ahead of a fault */
+	uint64_t map_calls;       /* IOMMU_IOAS_MAP calls */
+	uint64_t map_errors;      /* ... that failed */
+	uint64_t map_ns;          /* time spent in them */
+	uint64_t resp_errors;     /* responses the kernel refused */
+	uint64_t protocol_errors; /* reads that broke the record contract */
+	/* per fault group, from the read that delivered it to its response written */
+	uint64_t lat_min_ns, lat_median_ns, lat_max_ns;
+	int last_error;           /* -errno of the last map or response failure */
+	bool serving;             /* the thread still serves faults */
+	int serve_error;          /* -errno the thread stopped on, 0 if none */
+};
+
+/*
+ * Allocates a fault queue (IOMMU_FAULT_QUEUE_ALLOC) and an IOPF-capable page
+ * table on the IOAS (IOMMU_HWPT_ALLOC with a fault id), starts the thread
+ * that serves the queue, and attaches the device to the page table. All or
+ * nothing: a failure leaves nothing allocated, attached or mapped. A device
+ * that cannot fault (no PRI) fails the attach with -ENODEV and says so.
+ */
+int vfc_iopf_start(struct vfc_ctx *ctx, const struct vfc_iopf_cfg *cfg,
+		   struct vfc_iopf **out);
+/* The IOPF-capable page table and the fault queue's iommufd ids. */
+uint32_t vfc_iopf_hwpt_id(const struct vfc_iopf *iopf);
+uint32_t vfc_iopf_fault_id(const struct vfc_iopf *iopf);
+/* A snapshot; safe while the thread serves faults. */
+void vfc_iopf_stats(struct vfc_iopf *iopf, struct vfc_iopf_stats *out);
+/*
+ * Stops the thread, attaches the device back to cfg->restore_pt_id (or
+ * detaches it), unmaps every page mapped on a fault, destroys the page table
+ * and the fault queue, and frees iopf. Goes through every step whatever
+ * fails; returns the first failure, or the error the thread stopped on.
+ * *stats (may be NULL) gets the final statistics. NULL is a no-op.
+ */
+int vfc_iopf_stop(struct vfc_iopf *iopf, struct vfc_iopf_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif
