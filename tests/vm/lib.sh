@@ -12,7 +12,7 @@ declare -A KERNEL_SUITE=([6.1]=bookworm [7]=sid [iommufd]=sid)
 # Debian enables iommufd in none of its kernels.
 declare -A KERNEL_CONFIG=([iommufd]=iommufd.config)
 # What prepare and check do without --kernel; the other aliases are asked for by name.
-KERNELS=(6.1 7)
+KERNELS=(6.1 7 iommufd)
 KNOWN_KERNELS=(6.1 7 iommufd)
 
 # Guest userland. dpdk is only a 30 kB script package; it pulls python3 (~25 MB), affordable.
