@@ -603,7 +603,7 @@ static void log_to_stderr(void *data, int prio, const char *msg)
 int main(int argc, char **argv)
 {
 	struct run rn = { .peer_dmabuf = -1 };
-	struct opts o;
+	struct opts o = { 0 };
 	int r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
