@@ -219,11 +219,12 @@ static int set_accounting(struct out *o, struct libscols_line *ln, const int64_t
 	return r;
 }
 
-static int add_item(const struct map_run *rn, struct out *o, const struct item *it)
+/* What a mapping is: its name, how and where it went, and from what memory. */
+static int set_what(const struct map_run *rn, struct out *o, struct libscols_line *ln,
+		    const struct item *it)
 {
-	struct libscols_line *ln = out_line(o);
 	char buf[96], b[VFC_BDF_STRLEN];
-	int r = ln ? 0 : -ENOMEM;
+	int r = 0;
 
 	r |= out_set(o, ln, COL_MAPPING, it->name);
 	r |= out_set(o, ln, COL_BACKEND, vfc_backend_str(rn->o->backend));
@@ -237,6 +238,15 @@ static int add_item(const struct map_run *rn, struct out *o, const struct item *
 		vfc_backing_format(&rn->backing, buf, sizeof(buf));
 	r |= out_set(o, ln, COL_BACKING, buf);
 	r |= out_set(o, ln, COL_MODE, it->how);
+	return r;
+}
+
+static int add_item(const struct map_run *rn, struct out *o, const struct item *it)
+{
+	struct libscols_line *ln = out_line(o);
+	char buf[96];
+	int r = ln ? set_what(rn, o, ln, it) : -ENOMEM;
+
 	pages_str(it, buf, sizeof(buf));
 	r |= out_set(o, ln, COL_PAGES, buf);
 	if (it->have_pages) {
@@ -296,17 +306,8 @@ static int report_iopf(const struct map_run *rn, const struct iopf_result *res, 
 	const struct item *it = &rn->items[0];
 	const struct vfc_iopf_stats *st = &res->st;
 	struct libscols_line *ln = out_line(o);
-	char buf[96];
-	int r = ln ? 0 : -ENOMEM;
+	int r = ln ? set_what(rn, o, ln, it) : -ENOMEM;
 
-	r |= out_set(o, ln, COL_MAPPING, it->name);
-	r |= out_set(o, ln, COL_BACKEND, vfc_backend_str(rn->o->backend));
-	r |= out_set(o, ln, COL_IOCTL, it->ioctl);
-	r |= out_setf(o, ln, COL_IOVA, "0x%" PRIx64, it->iova);
-	r |= set_size(o, ln, COL_SIZE, it->size);
-	vfc_backing_format(&rn->backing, buf, sizeof(buf));
-	r |= out_set(o, ln, COL_BACKING, buf);
-	r |= out_set(o, ln, COL_MODE, it->how);
 	r |= out_setf(o, ln, COL_PREMAP, "%u", rn->o->premap);
 	r |= set_size(o, ln, COL_GRANULE, rn->o->iopf_page);
 	r |= set_times(o, ln, it->ms, 1, it->size);

@@ -11,8 +11,6 @@ IOPF_MOCK=${IOPF_MOCK:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/iopf-mock}
 SKIP=77
 BOUND=()
 
-log() { printf '# %s\n' "$@" >&3; }
-
 need_iommufd() {
 	[[ -e /dev/iommu ]] || skip "no /dev/iommu: this kernel has no CONFIG_IOMMUFD"
 }
@@ -90,10 +88,8 @@ to_vfio() { # BDF...
 	local b
 	modprobe vfio-pci 2>/dev/null || true
 	for b in "$@"; do
-		echo vfio-pci >"/sys/bus/pci/devices/$b/driver_override"
-		echo "$b" >/sys/bus/pci/drivers_probe
 		BOUND+=("$b")
-		[[ "$(driver_of "$b")" == vfio-pci ]]
+		vfio_bind "$b"
 	done
 }
 
@@ -174,13 +170,9 @@ ioctls() { # strace output file
 }
 
 teardown() {
-	local b d
+	local b
 	for b in ${BDF:-} "${BOUND[@]}"; do
-		d=/sys/bus/pci/devices/$b
-		if [[ "$(driver_of "$b")" == vfio-pci ]]; then
-			echo "$b" >/sys/bus/pci/drivers/vfio-pci/unbind
-		fi
-		echo >"$d/driver_override"
+		vfio_unbind "$b"
 	done
 	BOUND=()
 }
