@@ -674,7 +674,7 @@ static int ifd_iopf_cfg(struct vfc_iommu *io, const struct vfc_bdf *bdf,
 		return vfc_fail(io->ctx, EOPNOTSUPP,
 				"IOPF here takes a device whose IOMMU group has no other device "
 				"on vfio-pci",
-				"%s: IOMMU group %u has %zu devices in this IOAS", b, d->d.group, same);
+				"IOMMU group %u has %zu devices in this IOAS", d->d.group, same);
 	cfg->iommufd = f->fd;
 	cfg->ioas_id = f->ioas;
 	cfg->dev_id = d->d.devid;

@@ -154,7 +154,7 @@ ioctls() { # strace output file
 	[[ "$stderr" == *"only offered for a device alone in its group"* ]]
 	vfc --backend iommufd map "$a" --mode iopf --size 8M --backing anon
 	[[ "$status" -eq 8 ]]
-	[[ "$stderr" == *"$a: IOMMU group $grp has 2 devices in this IOAS"* ]]
+	[[ "$stderr" == *"map --mode iopf: $a: IOMMU group $grp has 2 devices in this IOAS"* ]]
 }
 
 @test "map --mode iopf: type1 refuses it, before anything is opened" {
