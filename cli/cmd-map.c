@@ -21,6 +21,7 @@
 
 #define DEFAULT_SIZE (1ULL << 30)
 #define MAX_REPEAT 100000
+#define MAX_PREMAP 4096
 #define THP_PAGE (2ULL << 20)
 
 enum { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL_IOVA, COL_SIZE, COL_BACKING, COL_MODE,
@@ -29,7 +30,10 @@ enum { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL_IOVA, COL_SIZE, COL_BACKING, COL
        COL_MAP, COL_MAP_MIN, COL_MAP_MAX, COL_UNMAP, COL_UNMAP_MIN, COL_UNMAP_MAX,
        COL_GIBS, COL_LOCKED, COL_LOCKED_BEFORE, COL_LOCKED_AFTER, COL_LOCKED_END,
        COL_PINNED, COL_PINNED_BEFORE, COL_PINNED_AFTER, COL_PINNED_END, COL_ENTRIES,
-       COL_ENTRIES_LEFT, COL_REPEATS };
+       COL_ENTRIES_LEFT, COL_REPEATS,
+       COL_PREMAP, COL_GRANULE, COL_SETUP, COL_SERVED, COL_STOP, COL_FAULTS, COL_GROUPS,
+       COL_INVALID, COL_OUTSIDE, COL_LAZY, COL_PREMAPPED, COL_MAP_CALLS, COL_MAP_ERRORS,
+       COL_LAT_MIN, COL_LAT, COL_LAT_MAX, COL_HWPT };
 
 static const struct colinfo infos[] = {
 	[COL_MAPPING] = { "MAPPING", 7, 0, COL_STR, "ram0, ram1... (a --chunk each), barN, or total" },
@@ -66,6 +70,23 @@ static const struct colinfo infos[] = {
 	[COL_ENTRIES] = { "ENTRIES", 7, SCOLS_FL_RIGHT, COL_NUM, "DMA entries (dma_entry_limit) the mapping used" },
 	[COL_ENTRIES_LEFT] = { "ENTRIES_LEFT", 7, SCOLS_FL_RIGHT, COL_NUM, "DMA entries the container had left after it" },
 	[COL_REPEATS] = { "REPEATS", 4, SCOLS_FL_RIGHT, COL_NUM, "repeats measured" },
+	[COL_PREMAP] = { "PREMAP", 4, SCOLS_FL_RIGHT, COL_NUM, "iopf: pages mapped ahead of each faulting page (--premap)" },
+	[COL_GRANULE] = { "GRANULE", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: bytes mapped per page on a fault (the backing's page)" },
+	[COL_SETUP] = { "SETUP", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault queue, page table, thread and attach, ms" },
+	[COL_SERVED] = { "SERVED", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: time faults were served (--hold), ms" },
+	[COL_STOP] = { "STOP", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: teardown (device back on the IOAS, lazy maps unmapped), ms" },
+	[COL_FAULTS] = { "FAULTS", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault records read (one per page request)" },
+	[COL_GROUPS] = { "GROUPS", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault groups answered (one response each)" },
+	[COL_INVALID] = { "INVALID", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: groups answered INVALID (the device's DMA fails)" },
+	[COL_OUTSIDE] = { "OUTSIDE", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: faults outside the region (or writes to a read-only one)" },
+	[COL_LAZY] = { "LAZY_PAGES", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: pages mapped on faults, premapped ones included" },
+	[COL_PREMAPPED] = { "PREMAPPED", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: of them, mapped ahead of a fault" },
+	[COL_MAP_CALLS] = { "MAP_CALLS", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: IOMMU_IOAS_MAP calls made on faults" },
+	[COL_MAP_ERRORS] = { "MAP_ERRORS", 6, SCOLS_FL_RIGHT, COL_NUM, "iopf: of them, failed" },
+	[COL_LAT_MIN] = { "LAT_MIN", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault service latency, fastest, us" },
+	[COL_LAT] = { "LAT_MEDIAN", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault service latency (record read to response written), median, us" },
+	[COL_LAT_MAX] = { "LAT_MAX", 7, SCOLS_FL_RIGHT, COL_NUM, "iopf: fault service latency, slowest, us" },
+	[COL_HWPT] = { "HWPT", 4, SCOLS_FL_RIGHT, COL_NUM, "iopf: the IOPF-capable page table's iommufd id" },
 };
 
 static const int defaults[] = { COL_MAPPING, COL_BACKEND, COL_IOVA, COL_SIZE, COL_BACKING,
@@ -84,6 +105,12 @@ static const int defaults_ifd_rep[] = { COL_MAPPING, COL_BACKEND, COL_IOCTL, COL
 					COL_SIZE, COL_BACKING, COL_MODE, COL_PAGES, COL_ALLOC,
 					COL_POP, COL_MAP, COL_MAP_MIN, COL_MAP_MAX, COL_UNMAP,
 					COL_GIBS, COL_PINNED };
+
+/* iopf: the faults served, the lazy pages and what they pinned */
+static const int defaults_iopf[] = { COL_MAPPING, COL_BACKEND, COL_IOVA, COL_SIZE, COL_BACKING,
+				     COL_MODE, COL_PREMAP, COL_ALLOC, COL_POP, COL_SETUP,
+				     COL_FAULTS, COL_LAZY, COL_MAP_CALLS, COL_LAT, COL_LAT_MAX,
+				     COL_STOP, COL_PINNED };
 
 static int bytes_mode;
 
@@ -192,11 +219,12 @@ static int set_accounting(struct out *o, struct libscols_line *ln, const int64_t
 	return r;
 }
 
-static int add_item(const struct map_run *rn, struct out *o, const struct item *it)
+/* What a mapping is: its name, how and where it went, and from what memory. */
+static int set_what(const struct map_run *rn, struct out *o, struct libscols_line *ln,
+		    const struct item *it)
 {
-	struct libscols_line *ln = out_line(o);
 	char buf[96], b[VFC_BDF_STRLEN];
-	int r = ln ? 0 : -ENOMEM;
+	int r = 0;
 
 	r |= out_set(o, ln, COL_MAPPING, it->name);
 	r |= out_set(o, ln, COL_BACKEND, vfc_backend_str(rn->o->backend));
@@ -210,6 +238,15 @@ static int add_item(const struct map_run *rn, struct out *o, const struct item *
 		vfc_backing_format(&rn->backing, buf, sizeof(buf));
 	r |= out_set(o, ln, COL_BACKING, buf);
 	r |= out_set(o, ln, COL_MODE, it->how);
+	return r;
+}
+
+static int add_item(const struct map_run *rn, struct out *o, const struct item *it)
+{
+	struct libscols_line *ln = out_line(o);
+	char buf[96];
+	int r = ln ? set_what(rn, o, ln, it) : -ENOMEM;
+
 	pages_str(it, buf, sizeof(buf));
 	r |= out_set(o, ln, COL_PAGES, buf);
 	if (it->have_pages) {
@@ -263,6 +300,50 @@ static int report(const struct map_run *rn, struct out *o)
 	return -1;
 }
 
+/* --mode iopf: one row, the region, with what serving its faults did. */
+static int report_iopf(const struct map_run *rn, const struct iopf_result *res, struct out *o)
+{
+	const struct item *it = &rn->items[0];
+	const struct vfc_iopf_stats *st = &res->st;
+	struct libscols_line *ln = out_line(o);
+	int r = ln ? set_what(rn, o, ln, it) : -ENOMEM;
+
+	r |= out_setf(o, ln, COL_PREMAP, "%u", rn->o->premap);
+	r |= set_size(o, ln, COL_GRANULE, rn->o->iopf_page);
+	r |= set_times(o, ln, it->ms, 1, it->size);
+	r |= out_setf(o, ln, COL_SETUP, "%.3f", res->setup_ms);
+	r |= out_setf(o, ln, COL_SERVED, "%.0f", res->served_ms);
+	r |= out_setf(o, ln, COL_STOP, "%.3f", res->stop_ms);
+	r |= out_setf(o, ln, COL_FAULTS, "%" PRIu64, st->records);
+	r |= out_setf(o, ln, COL_GROUPS, "%" PRIu64, st->groups);
+	r |= out_setf(o, ln, COL_INVALID, "%" PRIu64, st->invalid);
+	r |= out_setf(o, ln, COL_OUTSIDE, "%" PRIu64, st->out_of_region);
+	r |= out_setf(o, ln, COL_LAZY, "%" PRIu64, st->pages_mapped);
+	r |= out_setf(o, ln, COL_PREMAPPED, "%" PRIu64, st->pages_premapped);
+	r |= out_setf(o, ln, COL_MAP_CALLS, "%" PRIu64, st->map_calls);
+	r |= out_setf(o, ln, COL_MAP_ERRORS, "%" PRIu64, st->map_errors);
+	/* no fault group answered: no latency to speak of */
+	if (st->groups) {
+		r |= out_setf(o, ln, COL_LAT_MIN, "%.1f", (double)st->lat_min_ns / 1e3);
+		r |= out_setf(o, ln, COL_LAT, "%.1f", (double)st->lat_median_ns / 1e3);
+		r |= out_setf(o, ln, COL_LAT_MAX, "%.1f", (double)st->lat_max_ns / 1e3);
+	}
+	r |= out_setf(o, ln, COL_HWPT, "%" PRIu32, res->hwpt_id);
+	/* what the faults pinned, at its height: just before the teardown */
+	r |= set_delta(o, ln, COL_PINNED, res->pin_before, res->pin_served);
+	r |= set_kb(o, ln, COL_PINNED_BEFORE, res->pin_before);
+	r |= set_kb(o, ln, COL_PINNED_AFTER, res->pin_served);
+	r |= set_kb(o, ln, COL_PINNED_END, res->pin_end);
+	if (r) {
+		warnx_("out of memory");
+		return EXIT_FAIL;
+	}
+	out_print(o);
+	if (st->serve_error)
+		warnx_("map: the fault thread stopped early: %s", strerror(-st->serve_error));
+	return -1;
+}
+
 /* ---- signals ---- */
 
 static void on_signal(int sig)
@@ -308,7 +389,7 @@ static void hold(const struct map_run *rn)
 struct raw_opts {
 	char *size, *backing, *chunk, *iova, *populate, *bar_device, *bar_iova, *mode, *as_user,
 	     *memlock_limit;
-	int repeat, hold, bar, no_huge_pages;
+	int repeat, hold, bar, no_huge_pages, premap;
 };
 
 static int parse_size(const char *opt, const char *s, uint64_t *out)
@@ -347,14 +428,6 @@ static int parse_mode(const char *s, enum map_mode *m, bool *given)
 /* Refusals that depend on nothing but the request: what no backend does. */
 static int refuse_mode(const struct map_opts *o)
 {
-	if (o->mode == MODE_IOPF) {
-		warnx_("--mode iopf: the type1 backend has no I/O page faults (the 2021 "
-		       "VFIO_IOMMU_ENABLE_IOPF proposal was never merged); IOPF needs iommufd "
-		       "fault queues (kernel 6.11 or later) and a device and IOMMU with PRI or "
-		       "stall, and vfioctl's iommufd backend does not map on faults yet: %s",
-		       strerror(EOPNOTSUPP));
-		return EXIT_UNSUPPORTED;
-	}
 	if (o->mode == MODE_NOPIN && o->size) {
 		warnx_("--mode no-pin: type1 always pins RAM it maps (every page, charged to "
 		       "RLIMIT_MEMLOCK), and so does iommufd (charged to VmPin); no-pin applies to "
@@ -374,6 +447,14 @@ static int refuse_for_backend(const struct map_opts *o)
 {
 	const char *how = cli_backend == VFC_BACKEND_AUTO ? " (auto chose it: " : "";
 
+	if (o->backend == VFC_BACKEND_TYPE1 && o->mode == MODE_IOPF) {
+		warnx_("--mode iopf: the type1 backend%s%s%s has no I/O page faults (the 2021 "
+		       "VFIO_IOMMU_ENABLE_IOPF proposal was never merged); IOPF needs iommufd "
+		       "fault queues (kernel 6.11 or later: --backend iommufd) and a device and "
+		       "IOMMU with PCIe PRI or stall: %s", how, *how ? o->backend_why : "",
+		       *how ? ")" : "", strerror(EOPNOTSUPP));
+		return EXIT_UNSUPPORTED;
+	}
 	if (o->backend == VFC_BACKEND_TYPE1 && o->no_huge_pages)
 		return usage_error("map", "--no-huge-pages is iommufd's IOMMU_OPTION_HUGE_PAGES; the "
 				   "type1 backend%s%s%s has none (its equivalent is vfio_iommu_type1's "
@@ -536,6 +617,33 @@ static int parse_user(const struct raw_opts *ro, struct map_opts *o)
 	return rc;
 }
 
+/*
+ * IOPF maps one region of RAM, page by page as the device faults on it: no
+ * BAR, no pieces, no repeats, and no prefaulting unless asked (what a VMM
+ * leaves untouched is the point).
+ */
+static int parse_iopf(const struct raw_opts *ro, struct map_opts *o)
+{
+	o->premap = ro->premap < 0 ? 0 : (unsigned int)ro->premap;
+	if (o->mode != MODE_IOPF) {
+		if (ro->premap >= 0)
+			return usage_error("map", "--premap goes with --mode iopf");
+		return -1;
+	}
+	if (ro->premap > MAX_PREMAP)
+		return usage_error("map", "--premap is 0 to %d pages", MAX_PREMAP);
+	if (o->bar >= 0)
+		return usage_error("map", "--mode iopf maps RAM on I/O page faults; a BAR (--bar) "
+				   "is mapped whole, with --mode no-pin");
+	if (o->chunk)
+		return usage_error("map", "--mode iopf maps one region, page by page: no --chunk");
+	if (o->repeat > 1)
+		return usage_error("map", "--mode iopf serves faults once: no --repeat");
+	if (!ro->populate)
+		o->populate = 0;
+	return -1;
+}
+
 static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *ro,
 		    struct map_opts *o, size_t *nram, uint64_t *last)
 {
@@ -557,6 +665,8 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 		rc = parse_bar(ro, o);
 	if (rc < 0)
 		rc = parse_amounts(ro, o);
+	if (rc < 0)
+		rc = parse_iopf(ro, o);
 	/* what no backend can do is said before anything is read, and what the
 	 * one asked for cannot (auto is resolved later, from sysfs) */
 	if (rc < 0)
@@ -565,6 +675,7 @@ static int validate(struct vfc_ctx *ctx, poptContext pc, const struct raw_opts *
 		rc = refuse_for_backend(o);
 	if (rc < 0)
 		rc = parse_backing(ctx, ro, o, nram, last);
+	o->iopf_page = backing_page(&o->backing);
 	if (rc < 0)
 		rc = parse_user(ro, o);
 	return rc;
@@ -592,6 +703,8 @@ static int setup(struct out *out, const struct map_opts *o)
 {
 	bool ifd = o->backend == VFC_BACKEND_IOMMUFD;
 
+	if (o->mode == MODE_IOPF)
+		return OUT_SETUP(out, "map", "mappings", infos, defaults_iopf);
 	if (o->repeat > 1)
 		return ifd ? OUT_SETUP(out, "map", "mappings", infos, defaults_ifd_rep)
 			   : OUT_SETUP(out, "map", "mappings", infos, defaults_rep);
@@ -635,6 +748,36 @@ static void others_pinned(struct vfc_ctx *ctx, struct map_opts *o)
 	free(p);
 }
 
+/* pin and no-pin: the repeats, the report, and --hold with everything mapped. */
+static int do_map(struct map_run *rn, struct out *out, bool *held)
+{
+	int rc = run_measure(rn);
+
+	if (rc < 0 && !map_stop)
+		rc = report(rn, out);
+	if (rc < 0 && rn->o->hold && !map_stop) {
+		hold(rn);
+		*held = true;
+	}
+	return rc;
+}
+
+/* iopf: serve the faults, then report them, even when the teardown failed. */
+static int do_iopf(struct map_run *rn, struct out *out, bool *held)
+{
+	struct iopf_result ir = { 0 };
+	int rc = run_iopf(rn, &ir);
+
+	if (ir.done) {
+		int r = report_iopf(rn, &ir, out);
+
+		*held = rn->o->hold;
+		if (rc < 0)
+			rc = r;
+	}
+	return rc;
+}
+
 static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t last,
 	       struct out *out)
 {
@@ -656,13 +799,7 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 	catch_signals();
 	rc = run_prepare(&rn, nram, last);
 	if (rc < 0 && !map_stop)
-		rc = run_measure(&rn);
-	if (rc < 0 && !map_stop)
-		rc = report(&rn, out);
-	if (rc < 0 && o->hold && !map_stop) {
-		hold(&rn);
-		held = true;
-	}
+		rc = o->mode == MODE_IOPF ? do_iopf(&rn, out, &held) : do_map(&rn, out, &held);
 	/* a signal during the work stops it; during --hold it is the way out */
 	if (rc < 0 && map_stop && !held) {
 		warnx_("map: interrupted by signal %d; everything is unmapped and freed",
@@ -675,7 +812,7 @@ static int map(struct vfc_ctx *ctx, struct map_opts *o, size_t nram, uint64_t la
 
 static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 {
-	struct raw_opts ro = { .repeat = 1, .bar = -1 };
+	struct raw_opts ro = { .repeat = 1, .bar = -1, .premap = -1 };
 	struct poptOption opts[] = {
 		{ "size", 's', POPT_ARG_STRING, &ro.size, 0, "memory to map (default 1G; none with --bar)", "SIZE" },
 		{ "backing", 0, POPT_ARG_STRING, &ro.backing, 0,
@@ -691,6 +828,8 @@ static int run(struct vfc_ctx *ctx, int argc, const char **argv)
 		  "the BAR is another device's, put in the same container", "BDF" },
 		{ "bar-iova", 0, POPT_ARG_STRING, &ro.bar_iova, 0, "IOVA of the BAR (default auto)", "ADDR" },
 		{ "mode", 0, POPT_ARG_STRING, &ro.mode, 0, "pin (default), no-pin (BARs) or iopf", "MODE" },
+		{ "premap", 0, POPT_ARG_INT, &ro.premap, 0,
+		  "iopf: also map N pages ahead of each fault (default 0)", "N" },
 		{ "no-huge-pages", 0, POPT_ARG_NONE, &ro.no_huge_pages, 0,
 		  "iommufd: IOMMU page table in 4K pages only (HUGE_PAGES=0)", NULL },
 		{ "as-user", 0, POPT_ARG_STRING, &ro.as_user, 0,

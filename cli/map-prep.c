@@ -47,6 +47,12 @@ static void ram_way(const struct map_run *rn, struct item *it)
 	bool memfd = rn->backing.kind == VFC_MEM_MEMFD || rn->backing.kind == VFC_MEM_MEMFD_HUGETLB;
 
 	it->how = "pin";
+	if (rn->o->mode == MODE_IOPF) {
+		/* the fault thread maps the faulting pages by address */
+		it->how = "iopf";
+		it->ioctl = "IOAS_MAP on fault";
+		return;
+	}
 	if (rn->o->backend != VFC_BACKEND_IOMMUFD) {
 		it->ioctl = "MAP_DMA";
 		return;

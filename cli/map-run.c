@@ -347,6 +347,16 @@ static int one_repeat(struct map_run *rn, unsigned int rep)
 	return rc;
 }
 
+int run_alloc(struct map_run *rn)
+{
+	int rc = alloc_all(rn, 0);
+
+	if (rc < 0 && !map_stop)
+		rc = populate_all(rn, 0);
+	progress_done(rn);
+	return rc;
+}
+
 int run_measure(struct map_run *rn)
 {
 	int rc = -1;

@@ -69,6 +69,8 @@ struct map_opts {
 	bool bar_iova_fixed;
 	uint64_t bar_iova;
 	enum map_mode mode;
+	unsigned int premap;      /* iopf: pages mapped ahead of each faulting one */
+	uint64_t iopf_page;       /* iopf: the granule faults are mapped in (the backing's page) */
 	bool mode_given;          /* --mode on the command line (else the BAR's way follows the backend) */
 	bool no_huge_pages;       /* iommufd: IOMMU_OPTION_HUGE_PAGES=0 before mapping */
 	enum vfc_backend backend; /* the one that runs, auto resolved */
@@ -164,5 +166,25 @@ int run_prepare(struct map_run *rn, size_t nram, uint64_t last);
 int run_measure(struct map_run *rn);
 /* Unmaps what is left (timed, for --hold) and frees everything. */
 void run_teardown(struct map_run *rn);
+/* Allocates (and, with --populate, prefaults) the RAM of every item, timed
+ * into the first repeat. -1 to go on, else the exit code, error printed. */
+int run_alloc(struct map_run *rn);
+
+/* ---- map-iopf.c ---- */
+
+struct iopf_result {
+	bool done;                 /* started and stopped: st is final */
+	uint32_t hwpt_id, fault_id;
+	double setup_ms;           /* fault queue, page table, thread, attach */
+	double served_ms;          /* how long faults were served (--hold) */
+	double stop_ms;            /* thread stopped, device back, lazy maps unmapped */
+	int64_t pin_before, pin_served, pin_end; /* VmPin, kB; -1 unknown */
+	struct vfc_iopf_stats st;
+};
+
+/* --mode iopf once run_prepare() has laid out the one RAM item: allocate,
+ * start serving faults for the device, hold (--hold), stop. -1 when done,
+ * else the exit code, error printed; res->done says whether st is there. */
+int run_iopf(struct map_run *rn, struct iopf_result *res);
 
 #endif

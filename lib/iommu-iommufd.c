@@ -650,6 +650,41 @@ static int ifd_set_huge_pages(struct vfc_iommu *io, bool on)
 			"IOMMU_OPTION HUGE_PAGES=%d on IOAS %u", on, f->ioas);
 }
 
+/* ---- I/O page faults: what vfc_iopf_start() needs of a device of ours ---- */
+
+static int ifd_iopf_cfg(struct vfc_iommu *io, const struct vfc_bdf *bdf,
+			struct vfc_iopf_cfg *cfg)
+{
+	struct ifd *f = to_ifd(io);
+	struct ifd_dev *d = NULL;
+	size_t same = 0;
+	char b[VFC_BDF_STRLEN];
+
+	vfc_bdf_format(bdf, b);
+	for (size_t i = 0; i < f->ndevs; i++)
+		if (!vfc_bdf_cmp(&f->devs[i].d.bdf, bdf))
+			d = &f->devs[i];
+	if (!d)
+		return vfc_fail(io->ctx, ENODEV, "add its IOMMU group first",
+				"%s is not a device of this IOAS", b);
+	for (size_t i = 0; i < f->ndevs; i++)
+		same += f->devs[i].d.group == d->d.group;
+	/* one page table serves a whole group: moving one device would move them all */
+	if (same > 1)
+		return vfc_fail(io->ctx, EOPNOTSUPP,
+				"IOPF here takes a device whose IOMMU group has no other device "
+				"on vfio-pci",
+				"IOMMU group %u has %zu devices in this IOAS", d->d.group, same);
+	cfg->iommufd = f->fd;
+	cfg->ioas_id = f->ioas;
+	cfg->dev_id = d->d.devid;
+	cfg->cdev_fd = d->fd;
+	cfg->attach = NULL;
+	cfg->attach_data = NULL;
+	cfg->restore_pt_id = d->d.hwpt;
+	return 0;
+}
+
 const struct vfc_iommu_ops vfc_iommu_iommufd_ops = {
 	.name = "iommufd",
 	.create = ifd_create,
@@ -663,4 +698,5 @@ const struct vfc_iommu_ops vfc_iommu_iommufd_ops = {
 	.dma_map_file = ifd_dma_map_file,
 	.set_huge_pages = ifd_set_huge_pages,
 	.release_devices = ifd_release_devices,
+	.iopf_cfg = ifd_iopf_cfg,
 };

@@ -46,6 +46,13 @@ struct vfc_iommu_ops {
 	 * that vfio-pci quiesces the devices before their mappings disappear.
 	 */
 	void (*release_devices)(struct vfc_iommu *io);
+	/*
+	 * vfc_iommu_iopf_start(): fills cfg's iommufd objects (the iommufd, the
+	 * IOAS, the device's id and cdev, where teardown attaches it back) for
+	 * the device bdf of this IOMMU handle. NULL: no I/O page faults.
+	 */
+	int (*iopf_cfg)(struct vfc_iommu *io, const struct vfc_bdf *bdf,
+			struct vfc_iopf_cfg *cfg);
 };
 
 struct vfc_iommu {

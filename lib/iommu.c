@@ -557,6 +557,40 @@ VFC_EXPORT int vfc_iommu_map_file(struct vfc_iommu *io, int fd, uint64_t offset,
 	return r;
 }
 
+VFC_EXPORT int vfc_iommu_iopf_start(struct vfc_iommu *io, const struct vfc_bdf *bdf,
+				    const struct vfc_iopf_cfg *region, struct vfc_iopf **out)
+{
+	struct vfc_iopf_cfg cfg = {
+		.iommufd = -1,
+		.cdev_fd = -1,
+		.vaddr = region->vaddr,
+		.iova = region->iova,
+		.size = region->size,
+		.page_size = region->page_size,
+		.premap = region->premap,
+		.map_flags = region->map_flags,
+	};
+	int r;
+
+	*out = NULL;
+	if (!io->ops->iopf_cfg)
+		return vfc_fail(io->ctx, EOPNOTSUPP,
+				"I/O page faults need the iommufd backend (fault queues, Linux 6.11+)",
+				"the %s backend has no I/O page faults (VFIO_IOMMU_ENABLE_IOPF was "
+				"proposed in 2021 and never merged)", io->ops->name);
+	if (!region->size || region->iova + region->size - 1 < region->iova)
+		return vfc_fail(io->ctx, region->size ? EOVERFLOW : EINVAL, NULL,
+				"IOPF region at IOVA 0x%" PRIx64 " size 0x%" PRIx64
+				" is not a valid range", region->iova, region->size);
+	/* the faults map there: what is mapped already would make them fail */
+	r = refuse_overlap(io, region->iova, region->size);
+	if (!r)
+		r = io->ops->iopf_cfg(io, bdf, &cfg);
+	if (!r)
+		r = vfc_iopf_start(io->ctx, &cfg, out);
+	return r;
+}
+
 VFC_EXPORT int vfc_iommu_set_huge_pages(struct vfc_iommu *io, bool on)
 {
 	if (!io->ops->set_huge_pages)

@@ -859,6 +859,22 @@ void vfc_iopf_stats(struct vfc_iopf *iopf, struct vfc_iopf_stats *out);
  */
 int vfc_iopf_stop(struct vfc_iopf *iopf, struct vfc_iopf_stats *stats);
 
+/*
+ * vfc_iopf_start() for a device of an IOMMU handle (the iommufd backend):
+ * the device, bound and attached to the handle's IOAS, moves to an
+ * IOPF-capable page table on that IOAS, and faults in the region of
+ * `region` (vaddr, iova, size, page_size, premap, map_flags; its other
+ * fields are ignored) are served from memory. vfc_iopf_stop() attaches the
+ * device back to the IOAS. The region must not overlap the handle's own
+ * mappings, and the handle must not map into it while faults are served
+ * (the lazy mappings are the IOPF handle's, not in vfc_iommu_mappings()).
+ * Stop it before the last vfc_iommu_unref(). -EOPNOTSUPP on type1 (it has
+ * no fault queues), and for a device whose IOMMU group has other devices in
+ * the handle (one page table serves the whole group).
+ */
+int vfc_iommu_iopf_start(struct vfc_iommu *io, const struct vfc_bdf *bdf,
+			 const struct vfc_iopf_cfg *region, struct vfc_iopf **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@ usage_is() { # pattern(ERE) args...
 	local o
 	for o in "-s, --size SIZE" "    --backing SPEC" "    --chunk SIZE" "    --iova ADDR" \
 		"    --repeat N" "    --populate N" "    --hold" "    --bar N" "    --bar-device BDF" \
-		"    --bar-iova ADDR" "    --mode MODE" "    --no-huge-pages" "    --as-user USER" \
+		"    --bar-iova ADDR" "    --mode MODE" "    --premap N" "    --no-huge-pages" "    --as-user USER" \
 		"    --memlock-limit SIZE" "-b, --bytes" "-J, --json" "    --list-columns"; do
 		has_line "$output" "^ *${o} " "map --help"
 	done
@@ -40,7 +40,8 @@ usage_is() { # pattern(ERE) args...
 	for c in MAPPING BACKEND IOCTL IOVA SIZE BACKING MODE PAGES HUGE RSS ALLOC ALLOC_MIN \
 		ALLOC_MAX POPULATE MAP MAP_MIN MAP_MAX UNMAP UNMAP_MIN UNMAP_MAX GIB/S LOCKED \
 		LOCKED_BEFORE LOCKED_AFTER LOCKED_END PINNED PINNED_BEFORE PINNED_AFTER PINNED_END \
-		ENTRIES ENTRIES_LEFT REPEATS; do
+		ENTRIES ENTRIES_LEFT REPEATS PREMAP GRANULE SETUP SERVED STOP FAULTS GROUPS INVALID \
+		OUTSIDE LAZY_PAGES PREMAPPED MAP_CALLS MAP_ERRORS LAT_MIN LAT_MEDIAN LAT_MAX HWPT; do
 		has_line "$output" "^$c "
 	done
 }
@@ -92,20 +93,32 @@ usage_is() { # pattern(ERE) args...
 	usage_is "^vfioctl: --as-user: '0' is root" 1 --as-user 0
 }
 
-@test "map --mode iopf is refused on type1 with the reason, exit 8, before any lookup" {
-	vfc map 99999 --mode iopf
+@test "map --mode iopf with --backend type1 is refused with the reason, exit 8, before any lookup" {
+	vfc --backend type1 map 99999 --mode iopf
 	status_is 8
 	[[ -z "$output" ]]
 	has_line "$stderr" 'type1 backend has no I/O page faults' stderr
 	has_line "$stderr" 'VFIO_IOMMU_ENABLE_IOPF proposal was never merged' stderr
-	has_line "$stderr" 'iommufd fault queues \(kernel 6\.11 or later\)' stderr
-	has_line "$stderr" 'PRI or stall' stderr
-	has_line "$stderr" "vfioctl's iommufd backend does not map on faults yet" stderr
+	has_line "$stderr" 'iommufd fault queues \(kernel 6\.11 or later: --backend iommufd\)' stderr
+	has_line "$stderr" 'PCIe PRI or stall' stderr
+	# iommufd (and auto, which may pick it) go on to look the group up
 	local b
-	for b in type1 iommufd auto; do
+	for b in iommufd auto; do
 		vfc --backend "$b" map 99999 --mode iopf
-		status_is 8
+		status_is 4
+		has_line "$stderr" "99999" stderr
 	done
+}
+
+@test "map --mode iopf: one region of RAM, served once; --premap only with it" {
+	usage_is "^vfioctl: --premap goes with --mode iopf$" 1 --premap 2
+	usage_is "^vfioctl: --premap goes with --mode iopf$" 1 --mode pin --premap 0
+	usage_is "^vfioctl: --premap is 0 to 4096 pages$" 1 --mode iopf --premap 4097
+	usage_is "^vfioctl: --mode iopf maps RAM on I/O page faults; a BAR \(--bar\) is mapped whole, with --mode no-pin$" \
+		0000:00:02.0 --mode iopf --bar 0
+	usage_is "^vfioctl: --mode iopf maps one region, page by page: no --chunk$" \
+		1 --mode iopf --size 8M --chunk 2M
+	usage_is "^vfioctl: --mode iopf serves faults once: no --repeat$" 1 --mode iopf --repeat 2
 }
 
 @test "map --mode no-pin for RAM is refused with the reason, exit 8" {

@@ -20,7 +20,7 @@ ROOTFS_SUITE=bookworm
 ROOTFS_PACKAGES=(
 	systemd-sysv udev kmod bats jq bash-completion
 	libkmod2 libudev1 libpopt0 libpci3 libsmartcols1 pci.ids pciutils
-	driverctl iproute2 e2fsprogs util-linux procps dpdk
+	driverctl iproute2 e2fsprogs util-linux procps dpdk strace
 )
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 

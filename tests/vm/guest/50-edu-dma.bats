@@ -15,8 +15,6 @@ FAULT_ADDR=0x1008000
 # Helpers are built by `make` next to the repository the guest sees read-only at /src.
 EDU_DMA=${EDU_DMA:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/edu-dma}
 
-log() { printf '# %s\n' "$@" >&3; }
-
 # The first edu (1234:11e8) with an IOMMU group of its own and no driver.
 find_edu() {
 	local e

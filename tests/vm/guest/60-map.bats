@@ -18,37 +18,9 @@ PARAM=/sys/module/vfio_iommu_type1/parameters/dma_entry_limit
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 MiB=1048576
 
-log() { printf '%s\n' "$@" | sed 's/^/# /' >&3; }
-
-bind() {
-	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
-	echo "$1" >/sys/bus/pci/drivers_probe
-	[[ "$(readlink -f "/sys/bus/pci/devices/$1/driver")" == */vfio-pci ]]
-}
-
-unbind() {
-	local d=/sys/bus/pci/devices/$1
-	if [[ "$(readlink -f "$d/driver" 2>/dev/null)" == */vfio-pci ]]; then
-		echo "$1" >/sys/bus/pci/drivers/vfio-pci/unbind
-	fi
-	echo >"$d/driver_override"
-}
-
+# 64 x 2M hugepages: the hugetlb backings below take at most 16M at a time, edu-dma 2M
 setup_file() {
-	local edus
-	mapfile -t edus < <(free_edus)
-	((${#edus[@]} >= 2)) || {
-		echo "need two unbound edu devices with a group each, found ${#edus[@]}" >&2
-		return 1
-	}
-	A=${edus[0]} B=${edus[1]}
-	modprobe vfio-pci
-	bind "$A" && bind "$B"
-	GA=$(group_of "$A") GB=$(group_of "$B")
-	HP_SAVED=$(cat "$HP")
-	# 64 x 2M: the hugetlb backings below take at most 16M at a time, edu-dma 2M
-	echo 64 >"$HP"
-	export A B GA GB HP_SAVED
+	take_two_edus
 }
 
 teardown_file() {
@@ -56,24 +28,8 @@ teardown_file() {
 	[[ ! -e "$PARAM" ]] || echo 65535 >"$PARAM"
 	for d in ${A:-} ${B:-}; do
 		chown root "/dev/vfio/$(group_of "$d")" 2>/dev/null || true
-		unbind "$d"
+		vfio_unbind "$d"
 	done
-}
-
-# Starts `vfioctl map ARGS... --hold` in the background (pid in HOLD_PID) and waits until it
-# has printed its report, that is until everything is mapped.
-hold_start() {
-	local out=$BATS_TEST_TMPDIR/hold.out err=$BATS_TEST_TMPDIR/hold.err i
-	"$VFIOCTL" --backend type1 map "$@" --hold -J >"$out" 2>"$err" &
-	HOLD_PID=$!
-	for ((i = 0; i < 600; i++)); do
-		grep -q total "$out" && return 0
-		kill -0 "$HOLD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "map --hold did not report:" >&2
-	cat "$err" >&2
-	return 1
 }
 
 # vfioctl with stdout in $output, stderr in $stderr.
@@ -81,9 +37,6 @@ vfc() {
 	run --separate-stderr "$VFIOCTL" --backend type1 "$@"
 	log "vfioctl $* -> $status" "${lines[@]}" ${stderr:+"stderr: $stderr"}
 }
-
-# The value of a jq filter over the last output.
-jv() { jq -r "$1" <<<"$output"; }
 
 @test "container: type1v2, 4K/2M/1G pages, the MSI window left out, 65535 entries" {
 	vfc container "$A" -J -o +DMA_ENTRY_LIMIT,DISABLE_HUGEPAGES,ALLOW_UNSAFE_INTERRUPTS,RESV,BAR_NOPIN
@@ -109,10 +62,9 @@ jv() { jq -r "$1" <<<"$output"; }
 }
 
 @test "container: a group held by another container is busy, exit 1" {
-	hold_start "$A" --size 2M --backing anon
+	hold_start --backend type1 map "$A" --size 2M --backing anon
 	vfc container "$A"
-	kill -TERM "$HOLD_PID"
-	wait "$HOLD_PID"
+	hold_stop
 	[[ "$status" -eq 1 ]]
 	[[ "$stderr" == *"IOMMU group $GA is in use"* ]]
 }
@@ -338,7 +290,7 @@ edu_dma() {
 
 @test "memlock finds a map --hold process with its numbers; SIGINT unmaps, exit 0" {
 	local err=$BATS_TEST_TMPDIR/hold.err pid
-	hold_start "$A" --size 32M --backing anon
+	hold_start --backend type1 map "$A" --size 32M --backing anon
 	pid=$HOLD_PID
 	vfc memlock -J -o PID,COMM,NODES,LOCKED,IPC_LOCK,STATUS
 	local mine
@@ -360,7 +312,7 @@ edu_dma() {
 @test "memlock sees a held unprivileged map at its limit: near, 100%" {
 	local pid
 	chown nobody "/dev/vfio/$GA"
-	hold_start "$A" --size 32M --backing anon --as-user nobody --memlock-limit 32M
+	hold_start --backend type1 map "$A" --size 32M --backing anon --as-user nobody --memlock-limit 32M
 	pid=$HOLD_PID
 	vfc memlock --pid "$pid" -J -o PID,USER,LOCKED,LIMIT,IPC_LOCK,USE%,STATUS
 	kill -TERM "$pid"

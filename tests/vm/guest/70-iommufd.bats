@@ -18,22 +18,6 @@ EDU_DMA=${EDU_DMA:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/edu-dma}
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 MiB=1048576
 
-log() { printf '%s\n' "$@" | sed 's/^/# /' >&3; }
-
-bind() {
-	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
-	echo "$1" >/sys/bus/pci/drivers_probe
-	[[ "$(readlink -f "/sys/bus/pci/devices/$1/driver")" == */vfio-pci ]]
-}
-
-unbind() {
-	local d=/sys/bus/pci/devices/$1
-	if [[ "$(readlink -f "$d/driver" 2>/dev/null)" == */vfio-pci ]]; then
-		echo "$1" >/sys/bus/pci/drivers/vfio-pci/unbind
-	fi
-	echo >"$d/driver_override"
-}
-
 # /dev/vfio/devices/vfioN of a device bound to vfio-pci, from sysfs.
 cdev_of() {
 	local c=(/sys/bus/pci/devices/"$1"/vfio-dev/vfio*)
@@ -48,23 +32,12 @@ setup() {
 }
 
 setup_file() {
-	local edus
 	[[ -c /dev/iommu ]] || return 0
-	mapfile -t edus < <(free_edus)
-	((${#edus[@]} >= 2)) || {
-		echo "need two unbound edu devices with a group each, found ${#edus[@]}" >&2
-		return 1
-	}
-	A=${edus[0]} B=${edus[1]}
-	modprobe vfio-pci
-	bind "$A" && bind "$B"
+	take_two_edus || return 1
 	udevadm settle 2>/dev/null || true
-	GA=$(group_of "$A") GB=$(group_of "$B")
 	CA=$(cdev_of "$A") CB=$(cdev_of "$B")
-	HP_SAVED=$(cat "$HP")
 	IOMMU_MODE=$(stat -c %a /dev/iommu)
-	echo 64 >"$HP"
-	export A B GA GB CA CB HP_SAVED IOMMU_MODE
+	export CA CB IOMMU_MODE
 }
 
 teardown_file() {
@@ -72,36 +45,15 @@ teardown_file() {
 	[[ -z "${IOMMU_MODE:-}" ]] || { chown root /dev/iommu; chmod "$IOMMU_MODE" /dev/iommu; }
 	for d in ${A:-} ${B:-}; do
 		[[ -z "$(cdev_of "$d")" ]] || chown root "$(cdev_of "$d")"
-		unbind "$d"
+		vfio_unbind "$d"
 	done
 }
 
-# `vfioctl [GLOBAL...] map ARGS... --hold` in the background (HOLD_PID), until it reported.
-hold_start() {
-	local out=$BATS_TEST_TMPDIR/hold.out err=$BATS_TEST_TMPDIR/hold.err i
-	"$VFIOCTL" "$@" --hold -J >"$out" 2>"$err" &
-	HOLD_PID=$!
-	for ((i = 0; i < 600; i++)); do
-		grep -q total "$out" && return 0
-		kill -0 "$HOLD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "map --hold did not report:" >&2
-	cat "$err" >&2
-	return 1
-}
-
-hold_stop() {
-	kill -TERM "$HOLD_PID"
-	wait "$HOLD_PID"
-}
-
+# vfioctl with stdout in $output, stderr in $stderr.
 vfc() {
 	run --separate-stderr "$VFIOCTL" "$@"
 	log "vfioctl $* -> $status" "${lines[@]}" ${stderr:+"stderr: $stderr"}
 }
-
-jv() { jq -r "$1" <<<"$output"; }
 
 @test "the devices are bound through their cdevs; vfioctl list shows them" {
 	[[ -n "$CA" && -c "$CA" && -n "$CB" && -c "$CB" ]]

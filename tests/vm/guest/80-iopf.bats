@@ -9,8 +9,7 @@ load helpers
 
 IOPF_MOCK=${IOPF_MOCK:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/iopf-mock}
 SKIP=77
-
-log() { printf '# %s\n' "$@" >&3; }
+BOUND=()
 
 need_iommufd() {
 	[[ -e /dev/iommu ]] || skip "no /dev/iommu: this kernel has no CONFIG_IOMMUFD"
@@ -84,11 +83,96 @@ no_kernel_warnings() {
 	no_kernel_warnings
 }
 
+# Puts devices on vfio-pci; teardown gives them back.
+to_vfio() { # BDF...
+	local b
+	modprobe vfio-pci 2>/dev/null || true
+	for b in "$@"; do
+		BOUND+=("$b")
+		vfio_bind "$b"
+	done
+}
+
+# vfioctl with stdout in $output, stderr in $stderr.
+vfc() {
+	run --separate-stderr vfioctl "$@"
+	log "vfioctl $* -> $status" "${lines[@]}" ${stderr:+"stderr: $stderr"}
+}
+
+# The raw ioctl requests (hex) and their results a traced command made, in order.
+IOMMU_DESTROY=0x3b80 IOMMU_HWPT_ALLOC=0x3b89 IOMMU_FAULT_QUEUE_ALLOC=0x3b8e
+VFIO_DEVICE_ATTACH_IOMMUFD_PT=0x3b77
+ioctls() { # strace output file
+	# with -f each line starts with the thread id
+	sed -nE 's/^([0-9]+ +)?ioctl\([0-9a-fx]+, (0x[0-9a-f]+), .*\) += (.*)$/\2 \3/p' "$1"
+}
+
+@test "map --mode iopf on edu: ENODEV decoded, exit 8; page table and fault queue destroyed at once" {
+	need_iommufd
+	local bdf trace=$BATS_TEST_TMPDIR/strace
+	bdf=$(free_edus | head -n 1)
+	[[ -n "$bdf" ]] || skip "no unbound edu with a group of its own"
+	to_vfio "$bdf"
+	before=$(dmesg | wc -l)
+	run --separate-stderr strace -qq -f -e raw=ioctl -e trace=ioctl -o "$trace" \
+		vfioctl --backend iommufd map "$bdf" --mode iopf --size 8M --backing anon --premap 3 -J
+	log "map --mode iopf -> $status" "stderr: $stderr" "$(ioctls "$trace")"
+	[[ "$status" -eq 8 ]]
+	[[ -z "$output" ]]
+	[[ "$stderr" == *"map --mode iopf: $bdf: attaching device "*" to IOPF page table "*": the device cannot take I/O page faults (no PCIe PRI or stall): No such device (IOPF needs a PRI-capable device behind an IOMMU with page-request support); nothing is left attached or mapped"* ]]
+	# what the kernel was asked, in order: a fault queue, a page table on it, the attach
+	# it refused, then both destroyed by vfioctl itself (not by the exit)
+	local seq
+	seq=$(ioctls "$trace" | awk -v q=$IOMMU_FAULT_QUEUE_ALLOC -v h=$IOMMU_HWPT_ALLOC \
+		-v a=$VFIO_DEVICE_ATTACH_IOMMUFD_PT -v d=$IOMMU_DESTROY '
+		{ r = $2 == "-1" ? $3 : $2 }
+		$1 == q { s = s "queue:" r " " } $1 == h { s = s "hwpt:" r " " }
+		$1 == a { s = s "attach:" r " " } $1 == d { s = s "destroy:" r " " }
+		END { print s }')
+	log "sequence: $seq"
+	[[ "$seq" == *"queue:0 hwpt:0 attach:ENODEV destroy:0 destroy:0 "* ]]
+	# and nothing was ever mapped: no IOAS_MAP (0x3b85) in the whole run
+	! ioctls "$trace" | grep -q '^0x3b85 '
+	KMSG=$(dmesg | tail -n "+$((before + 1))")
+	no_kernel_warnings
+	# the device is as it was: it maps again at once, on its IOAS
+	vfc --backend iommufd map "$bdf" --size 8M --backing anon -J -o MAPPING,MODE,PINNED
+	[[ "$status" -eq 0 ]]
+	[[ "$(jq -r '.mappings[0].mode' <<<"$output")" == pin ]]
+}
+
+@test "map --mode iopf on a group of two devices is refused: one page table serves the group" {
+	need_iommufd
+	local a=0000:01:01.0 b=0000:01:02.0 grp
+	[[ -e /sys/bus/pci/devices/$a && "$(driver_of "$a")" == - && "$(driver_of "$b")" == - ]] ||
+		skip "the edu pair behind the bridge is not free"
+	to_vfio "$a" "$b"
+	grp=$(group_of "$a")
+	vfc --backend iommufd map "$grp" --mode iopf --size 8M --backing anon
+	[[ "$status" -eq 8 ]]
+	[[ "$stderr" == *"IOMMU group $grp has 2 devices on vfio-pci"* ]]
+	[[ "$stderr" == *"only offered for a device alone in its group"* ]]
+	vfc --backend iommufd map "$a" --mode iopf --size 8M --backing anon
+	[[ "$status" -eq 8 ]]
+	[[ "$stderr" == *"map --mode iopf: $a: IOMMU group $grp has 2 devices in this IOAS"* ]]
+}
+
+@test "map --mode iopf: type1 refuses it, before anything is opened" {
+	need_iommufd
+	local bdf
+	bdf=$(free_edus | head -n 1)
+	[[ -n "$bdf" ]] || skip "no unbound edu with a group of its own"
+	to_vfio "$bdf"
+	vfc --backend type1 map "$bdf" --mode iopf --size 8M
+	[[ "$status" -eq 8 ]]
+	[[ "$stderr" == *"type1 backend has no I/O page faults"* ]]
+	[[ "$stderr" == *"--backend iommufd"* ]]
+}
+
 teardown() {
-	[[ -n "${BDF:-}" ]] || return 0
-	local d=/sys/bus/pci/devices/$BDF
-	if [[ "$(driver_of "$BDF")" == vfio-pci ]]; then
-		echo "$BDF" >/sys/bus/pci/drivers/vfio-pci/unbind
-	fi
-	echo >"$d/driver_override"
+	local b
+	for b in ${BDF:-} "${BOUND[@]}"; do
+		vfio_unbind "$b"
+	done
+	BOUND=()
 }

@@ -70,3 +70,63 @@ free_edus() {
 		echo "${d##*/}"
 	done
 }
+
+log() { printf '%s\n' "$@" | sed 's/^/# /' >&3; }
+
+# A device onto vfio-pci by driver_override (the test's own raw sysfs writes, not
+# vfioctl's), and back off it.
+vfio_bind() {
+	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[[ "$(readlink -f "/sys/bus/pci/devices/$1/driver")" == */vfio-pci ]]
+}
+
+vfio_unbind() {
+	local d=/sys/bus/pci/devices/$1
+	if [[ "$(readlink -f "$d/driver" 2>/dev/null)" == */vfio-pci ]]; then
+		echo "$1" >/sys/bus/pci/drivers/vfio-pci/unbind
+	fi
+	echo >"$d/driver_override"
+}
+
+# For setup_file: two free edus on vfio-pci as A and B (groups GA, GB), and a hugepage pool
+# of 64 x 2M (HP_SAVED: what to put back). Fails when the rig has fewer than two.
+take_two_edus() {
+	local edus
+	mapfile -t edus < <(free_edus)
+	((${#edus[@]} >= 2)) || {
+		echo "need two unbound edu devices with a group each, found ${#edus[@]}" >&2
+		return 1
+	}
+	A=${edus[0]} B=${edus[1]}
+	modprobe vfio-pci 2>/dev/null || true # built in on the iommufd kernel
+	vfio_bind "$A" && vfio_bind "$B"
+	GA=$(group_of "$A") GB=$(group_of "$B")
+	HP_SAVED=$(cat "$HP")
+	echo 64 >"$HP"
+	export A B GA GB HP_SAVED
+}
+
+# `vfioctl ARGS... --hold -J` in the background (HOLD_PID), until it has printed its report,
+# that is until everything is mapped; hold_stop ends it with SIGTERM and its exit status.
+hold_start() {
+	local out=$BATS_TEST_TMPDIR/hold.out err=$BATS_TEST_TMPDIR/hold.err i
+	"$VFIOCTL" "$@" --hold -J >"$out" 2>"$err" &
+	HOLD_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q total "$out" && return 0
+		kill -0 "$HOLD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "map --hold did not report:" >&2
+	cat "$err" >&2
+	return 1
+}
+
+hold_stop() {
+	kill -TERM "$HOLD_PID"
+	wait "$HOLD_PID"
+}
+
+# The value of a jq filter over the last output.
+jv() { jq -r "$1" <<<"$output"; }
