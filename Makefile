@@ -83,6 +83,9 @@ $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# definitions only: bookworm's linux-libc-dev has no linux/iommufd.h
+$(B)/bench/raw-ioas-map: lib/uapi-iommufd.h
+
 # The CLI's pure arithmetic has unit tests too; they link its object.
 CLI_PURE_OBJ := $(B)/cli/map-plan.o
 $(B)/tests/unit/test-mapplan: tests/unit/test-mapplan.c tests/unit/tap.h $(CLI_PURE_OBJ) $(LIBA)
