@@ -79,7 +79,7 @@ $(B)/tests/%: tests/%.c tests/unit/tap.h $(LIBA)
 $(B)/tests/unit/test-iopf $(B)/tests/helpers/iopf-mock: lib/iopf-priv.h lib/uapi-iopf.h lib/uapi-iommufd.h
 
 # Benchmark baselines stand alone: no libvfioctl in what they measure against.
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c bench/raw-util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 

@@ -45,6 +45,8 @@
  * none): take the kernel's layouts from the project's own copy. */
 #include "uapi-iommufd.h"
 
+#include "raw-util.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -66,18 +68,9 @@ struct mem {
 	int fd;       /* the memfd, or -1 */
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int die(const char *what)
 {
-	fprintf(stderr, "raw-ioas-map: %s: %s\n", what, strerror(errno));
-	return 1;
+	return die_as("raw-ioas-map", what);
 }
 
 /* /dev/vfio/devices/vfioN of BDF: its one entry under vfio-dev/ names it. */
@@ -255,19 +248,6 @@ static int one_repeat(const struct ioas *io, const char *backing, size_t size, i
 	}
 	release(&m);
 	return 0;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static bool known_backing(const char *b)

@@ -32,6 +32,8 @@
 
 #include <linux/vfio.h>
 
+#include "raw-util.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -40,18 +42,9 @@
 #define IOVA_BASE 0x100000000ULL /* above the 4G hole: room for any size here */
 #define MAX_REPEAT 1000
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int die(const char *what)
 {
-	fprintf(stderr, "raw-map: %s: %s\n", what, strerror(errno));
-	return 1;
+	return die_as("raw-map", what);
 }
 
 static int open_container(const char *group, int *container)
@@ -139,19 +132,6 @@ static int one_repeat(int container, const char *backing, size_t size, size_t ch
 	}
 	munmap(base, len);
 	return 0;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
