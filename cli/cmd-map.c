@@ -364,24 +364,15 @@ static void catch_signals(void)
 
 static void hold(const struct map_run *rn)
 {
-	sigset_t block, old;
-	char l[16] = "?";
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
 	int64_t kb = charged_kb(rn, rn->lck_mapped, rn->pin_mapped);
+	char l[16] = "?";
 
 	if (kb >= 0)
 		vfc_size_format((uint64_t)kb << 10, l, sizeof(l));
 	if (!map_stop)
 		warnx_("map: holding %zu mappings (%s %s) in process %d until SIGINT or SIGTERM",
 		       rn->nitems, charged_name(rn), l, (int)getpid());
-	while (!map_stop)
-		sigsuspend(&old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	wait_for_stop();
 }
 
 /* ---- options ---- */

@@ -11,28 +11,19 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "map.h"
 
-static double now_ms(void)
+static int64_t vm_pin_kb(struct map_run *rn)
 {
-	struct timespec ts;
+	int64_t lck, pin;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int64_t vm_pin_kb(struct vfc_ctx *ctx)
-{
-	struct vfc_proc_status st;
-
-	return vfc_proc_status_read(ctx, 0, &st) == 0 ? st.vm_pin_kb : -1;
+	read_locked(rn, &lck, &pin);
+	return pin;
 }
 
 /* The device whose faults are served: the one named, or the group's only one. */
@@ -79,14 +70,8 @@ static int start_error(struct map_run *rn, const struct vfc_bdf *bdf, int err)
 
 static void wait_signal(struct map_run *rn, const struct item *it, const struct vfc_bdf *bdf)
 {
-	sigset_t block, old;
 	char b[VFC_BDF_STRLEN], sz[16], pg[16];
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
 	if (!map_stop)
 		warnx_("map: serving I/O page faults of %s on IOVA 0x%" PRIx64 "-0x%" PRIx64
 		       " (%s, %s pages, %u ahead) in process %d until SIGINT or SIGTERM",
@@ -94,9 +79,7 @@ static void wait_signal(struct map_run *rn, const struct item *it, const struct 
 		       vfc_size_format(it->size, sz, sizeof(sz)),
 		       vfc_size_format(rn->o->iopf_page, pg, sizeof(pg)), rn->o->premap,
 		       (int)getpid());
-	while (!map_stop)
-		sigsuspend(&old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	wait_for_stop();
 }
 
 int run_iopf(struct map_run *rn, struct iopf_result *res)
@@ -119,7 +102,7 @@ int run_iopf(struct map_run *rn, struct iopf_result *res)
 	if (rc >= 0 || map_stop)
 		return rc;
 	region.vaddr = it->vaddr;
-	res->pin_before = vm_pin_kb(rn->ctx);
+	res->pin_before = vm_pin_kb(rn);
 	t = now_ms();
 	r = vfc_iommu_iopf_start(rn->io, &bdf, &region, &iopf);
 	res->setup_ms = now_ms() - t;
@@ -131,11 +114,11 @@ int run_iopf(struct map_run *rn, struct iopf_result *res)
 	if (rn->o->hold)
 		wait_signal(rn, it, &bdf);
 	res->served_ms = now_ms() - t;
-	res->pin_served = vm_pin_kb(rn->ctx);
+	res->pin_served = vm_pin_kb(rn);
 	t = now_ms();
 	r = vfc_iopf_stop(iopf, &res->st);
 	res->stop_ms = now_ms() - t;
-	res->pin_end = vm_pin_kb(rn->ctx);
+	res->pin_end = vm_pin_kb(rn);
 	res->done = true;
 	if (r) {
 		report_error(rn->ctx, r);

@@ -25,7 +25,7 @@ volatile sig_atomic_t map_stop;
 static const char *const phase_name[PH_COUNT] = { "allocating", "populating", "mapping",
 						   "unmapping" };
 
-static double now_ms(void)
+double now_ms(void)
 {
 	struct timespec ts;
 
@@ -50,8 +50,7 @@ static void progress_done(struct map_run *rn)
 		fputs("\r\033[K", stderr);
 }
 
-/* VmLck and VmPin in kB, -1 when the kernel does not say. */
-static void read_locked(struct map_run *rn, int64_t *lck, int64_t *pin)
+void read_locked(struct map_run *rn, int64_t *lck, int64_t *pin)
 {
 	struct vfc_proc_status st;
 
@@ -345,6 +344,20 @@ static int one_repeat(struct map_run *rn, unsigned int rep)
 	free_mem(rn);
 	read_locked(rn, &rn->lck_end, &rn->pin_end);
 	return rc;
+}
+
+void wait_for_stop(void)
+{
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	while (!map_stop)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 int run_alloc(struct map_run *rn)

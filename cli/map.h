@@ -156,6 +156,14 @@ static inline const char *charged_name(const struct map_run *rn)
 
 extern volatile sig_atomic_t map_stop; /* SIGINT/SIGTERM seen */
 
+/* CLOCK_MONOTONIC in milliseconds, for timing the phases. */
+double now_ms(void);
+/* This process's VmLck and VmPin in kB, -1 when the kernel does not say. */
+void read_locked(struct map_run *rn, int64_t *lck, int64_t *pin);
+/* Waits, signals blocked but in sigsuspend, until SIGINT, SIGTERM or SIGHUP
+ * has set map_stop (at once if one already has). */
+void wait_for_stop(void);
+
 /* Opens the container (or IOAS), attaches the groups, opens the BAR's device
  * (iommufd: exports the BAR as a dma-buf), lays out nram RAM pieces (the last
  * of `last` bytes) and the BAR, and checks every IOVA; nothing is allocated or

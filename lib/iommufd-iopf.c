@@ -54,19 +54,9 @@ static int k_destroy(int iommufd, uint32_t id)
 static int k_map(void *data, uint64_t iova, void *vaddr, uint64_t len)
 {
 	struct vfc_iopf *io = data;
-	struct vfc_k_ioas_map m = {
-		.size = sizeof(m),
-		.flags = VFC_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = io->cfg.ioas_id,
-		.user_va = (uintptr_t)vaddr,
-		.length = len,
-		.iova = iova,
-	};
+	struct vfc_k_ioas_map m;
 
-	if (io->cfg.map_flags & VFC_MAP_READ)
-		m.flags |= VFC_IOAS_MAP_READABLE;
-	if (io->cfg.map_flags & VFC_MAP_WRITE)
-		m.flags |= VFC_IOAS_MAP_WRITEABLE;
+	vfc_ifd_map_cmd(&m, io->cfg.ioas_id, vaddr, iova, len, io->cfg.map_flags);
 	return ioctl(io->cfg.iommufd, VFC_IOMMU_IOAS_MAP, &m) ? -errno : 0;
 }
 
@@ -305,65 +295,72 @@ static int unmap_lazy(struct vfc_iopf *io)
 	return first;
 }
 
+/* Destroys the object *id names, if any, and forgets it once gone. */
+static int destroy_id(struct vfc_iopf *io, uint32_t *id, const char *what)
+{
+	int r;
+
+	if (!*id)
+		return 0;
+	r = k_destroy(io->cfg.iommufd, *id);
+	if (r)
+		return vfc_fail(io->ctx, r, NULL, "destroying %s %u", what, *id);
+	*id = 0;
+	return 0;
+}
+
 static int destroy_objects(struct vfc_iopf *io)
 {
-	int first = 0, r;
+	int first = 0;
 
 	if (io->fault_fd >= 0) {
 		close(io->fault_fd);
 		io->fault_fd = -1;
 	}
-	if (io->hwpt_id) {
-		r = k_destroy(io->cfg.iommufd, io->hwpt_id);
-		if (r)
-			first_fail(&first, vfc_fail(io->ctx, r, NULL,
-						    "destroying IOPF page table %u", io->hwpt_id));
-		else
-			io->hwpt_id = 0;
-	}
-	if (io->fault_id) {
-		r = k_destroy(io->cfg.iommufd, io->fault_id);
-		if (r)
-			first_fail(&first, vfc_fail(io->ctx, r, NULL,
-						    "destroying fault queue %u", io->fault_id));
-		else
-			io->fault_id = 0;
-	}
+	/* the page table refers to the fault queue: it goes first */
+	first_fail(&first, destroy_id(io, &io->hwpt_id, "IOPF page table"));
+	first_fail(&first, destroy_id(io, &io->fault_id, "fault queue"));
 	return first;
 }
 
 /* Undoes whatever exists; keeps the first message (later steps may fail too). */
+/* A failure with the message and hint it left in the context, kept while
+ * later steps overwrite them. */
+struct saved_fail {
+	int err;
+	char msg[sizeof(((struct vfc_ctx *)0)->errmsg)];
+	char hint[sizeof(((struct vfc_ctx *)0)->errhint)];
+};
+
+static void save_first(struct vfc_ctx *ctx, struct saved_fail *f, int r)
+{
+	if (!r || f->err)
+		return;
+	f->err = r;
+	snprintf(f->msg, sizeof(f->msg), "%s", ctx->errmsg);
+	snprintf(f->hint, sizeof(f->hint), "%s", ctx->errhint);
+}
+
+/* Puts the saved failure back in the context; returns its error. */
+static int restore_fail(struct vfc_ctx *ctx, const struct saved_fail *f)
+{
+	if (f->err)
+		vfc_fail(ctx, f->err, f->hint[0] ? f->hint : NULL, "%s", f->msg);
+	return f->err;
+}
+
 static int teardown(struct vfc_iopf *io, struct vfc_iopf_stats *stats)
 {
-	char msg[sizeof(io->ctx->errmsg)], hint[sizeof(io->ctx->errhint)];
-	int first = 0;
+	struct saved_fail first = { 0 };
+	int r;
 
-	first_fail(&first, stop_thread(io));
-	if (first) {
-		snprintf(msg, sizeof(msg), "%s", io->ctx->errmsg);
-		snprintf(hint, sizeof(hint), "%s", io->ctx->errhint);
-	}
-	{
-		int r = detach(io);
-
-		/* pages must not be unmapped under a device still attached */
-		if (!r)
-			r = unmap_lazy(io);
-		if (r && !first) {
-			first = r;
-			snprintf(msg, sizeof(msg), "%s", io->ctx->errmsg);
-			snprintf(hint, sizeof(hint), "%s", io->ctx->errhint);
-		}
-	}
-	{
-		int r = destroy_objects(io);
-
-		if (r && !first) {
-			first = r;
-			snprintf(msg, sizeof(msg), "%s", io->ctx->errmsg);
-			snprintf(hint, sizeof(hint), "%s", io->ctx->errhint);
-		}
-	}
+	save_first(io->ctx, &first, stop_thread(io));
+	r = detach(io);
+	/* pages must not be unmapped under a device still attached */
+	if (!r)
+		r = unmap_lazy(io);
+	save_first(io->ctx, &first, r);
+	save_first(io->ctx, &first, destroy_objects(io));
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
 		if (io->core_ready)
@@ -376,11 +373,10 @@ static int teardown(struct vfc_iopf *io, struct vfc_iopf_stats *stats)
 		close(io->stop_fd);
 	if (io->core_ready)
 		vfc_iopf_core_fini(&io->core);
-	if (first)
-		vfc_fail(io->ctx, first, hint[0] ? hint : NULL, "%s", msg);
+	restore_fail(io->ctx, &first);
 	vfc_unref(io->ctx);
 	free(io);
-	return first;
+	return first.err;
 }
 
 /* ---- public ---- */
@@ -410,13 +406,12 @@ VFC_EXPORT int vfc_iopf_start(struct vfc_ctx *ctx, const struct vfc_iopf_cfg *cf
 	if (!r)
 		r = attach(io);
 	if (r) {
-		char msg[sizeof(ctx->errmsg)], hint[sizeof(ctx->errhint)];
+		struct saved_fail f = { 0 };
 
-		snprintf(msg, sizeof(msg), "%s", ctx->errmsg);
-		snprintf(hint, sizeof(hint), "%s", ctx->errhint);
 		/* the first failure is the one to report, whatever undoing it says */
+		save_first(ctx, &f, r);
 		teardown(io, NULL);
-		return vfc_fail(ctx, r, hint[0] ? hint : NULL, "%s", msg);
+		return restore_fail(ctx, &f);
 	}
 	*out = io;
 	return 0;
