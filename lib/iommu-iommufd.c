@@ -580,7 +580,6 @@ static int ifd_dma_map(struct vfc_iommu *io, void *vaddr, uint64_t iova, uint64_
 {
 	struct ifd *f = to_ifd(io);
 	struct vfc_k_ioas_map m;
-	uint64_t t0;
 	int r;
 
 	if (flags & VFC_MAP_NO_PIN)
@@ -588,9 +587,7 @@ static int ifd_dma_map(struct vfc_iommu *io, void *vaddr, uint64_t iova, uint64_
 				"export the BAR as a dma-buf (vfc_vdev_dma_buf) and map that file",
 				"iommufd has no don't-pin flag for IOMMU_IOAS_MAP");
 	vfc_ifd_map_cmd(&m, f->ioas, vaddr, iova, size, flags);
-	t0 = vfc_now_ns();
-	r = ioctl(f->fd, VFC_IOMMU_IOAS_MAP, &m) ? errno : 0;
-	io->last_ns = vfc_now_ns() - t0;
+	r = vfc_iommu_timed_ioctl(io, f->fd, VFC_IOMMU_IOAS_MAP, &m);
 	if (r)
 		return map_failed(io, &(struct vfc_ifd_fail){ .err = r, .iova = iova, .size = size,
 							      .vaddr = vaddr });
@@ -602,13 +599,10 @@ static int ifd_dma_map_file(struct vfc_iommu *io, int fd, uint64_t offset, uint6
 {
 	struct ifd *f = to_ifd(io);
 	struct vfc_k_ioas_map_file m;
-	uint64_t t0;
 	int r;
 
 	vfc_ifd_map_file_cmd(&m, f->ioas, fd, offset, iova, size, flags);
-	t0 = vfc_now_ns();
-	r = ioctl(f->fd, VFC_IOMMU_IOAS_MAP_FILE, &m) ? errno : 0;
-	io->last_ns = vfc_now_ns() - t0;
+	r = vfc_iommu_timed_ioctl(io, f->fd, VFC_IOMMU_IOAS_MAP_FILE, &m);
 	if (r)
 		return map_failed(io, &(struct vfc_ifd_fail){ .err = r, .file = true, .iova = iova,
 							      .size = size });
@@ -621,13 +615,10 @@ static int ifd_dma_unmap(struct vfc_iommu *io, uint64_t iova, uint64_t size,
 	struct ifd *f = to_ifd(io);
 	struct vfc_k_ioas_unmap u = { .size = sizeof(u), .ioas_id = f->ioas, .iova = iova,
 				      .length = size };
-	uint64_t t0;
 	int r;
 
 	*unmapped = 0;
-	t0 = vfc_now_ns();
-	r = ioctl(f->fd, VFC_IOMMU_IOAS_UNMAP, &u) ? errno : 0;
-	io->last_ns = vfc_now_ns() - t0;
+	r = vfc_iommu_timed_ioctl(io, f->fd, VFC_IOMMU_IOAS_UNMAP, &u);
 	if (r)
 		return vfc_fail(io->ctx, r,
 				r == ENOENT ? "nothing the IOAS knows is mapped there" :

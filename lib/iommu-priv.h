@@ -70,6 +70,8 @@ struct vfc_iommu {
 
 /* CLOCK_MONOTONIC in nanoseconds, for the backends' ioctl timing. */
 uint64_t vfc_now_ns(void);
+/* A map or unmap ioctl, timed alone into io->last_ns: 0, or its errno. */
+int vfc_iommu_timed_ioctl(struct vfc_iommu *io, int fd, unsigned long req, void *arg);
 
 extern const struct vfc_iommu_ops vfc_iommu_type1_ops;
 extern const struct vfc_iommu_ops vfc_iommu_iommufd_ops;

@@ -479,7 +479,6 @@ static int t1_dma_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 		.iova = iova,
 		.size = size,
 	};
-	uint64_t t0;
 	int r;
 
 	if (!t->iommu_set)
@@ -492,9 +491,7 @@ static int t1_dma_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 					VFIO_DMA_MAP_MMIO_DONT_PIN);
 		m.flags |= VFIO_DMA_MAP_FLAG_MMIO_DONT_PIN;
 	}
-	t0 = vfc_now_ns();
-	r = ioctl(t->container, VFIO_IOMMU_MAP_DMA, &m) ? errno : 0;
-	io->last_ns = vfc_now_ns() - t0;
+	r = vfc_iommu_timed_ioctl(io, t->container, VFIO_IOMMU_MAP_DMA, &m);
 	if (r)
 		return map_failed(io, r, vaddr, iova, size);
 	return 0;
@@ -507,15 +504,12 @@ static int t1_dma_unmap(struct vfc_iommu *io, uint64_t iova, uint64_t size,
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u), .iova = iova, .size = size,
 	};
-	uint64_t t0;
 	int r;
 
 	*unmapped = 0;
 	if (!t->iommu_set)
 		return no_group_yet(io);
-	t0 = vfc_now_ns();
-	r = ioctl(t->container, VFIO_IOMMU_UNMAP_DMA, &u) ? errno : 0;
-	io->last_ns = vfc_now_ns() - t0;
+	r = vfc_iommu_timed_ioctl(io, t->container, VFIO_IOMMU_UNMAP_DMA, &u);
 	if (r)
 		return vfc_fail(io->ctx, r,
 				r == EINVAL ? "unmap whole mappings, page-aligned" : NULL,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,15 @@ uint64_t vfc_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int vfc_iommu_timed_ioctl(struct vfc_iommu *io, int fd, unsigned long req, void *arg)
+{
+	uint64_t t0 = vfc_now_ns();
+	int r = ioctl(fd, req, arg) ? errno : 0;
+
+	io->last_ns = vfc_now_ns() - t0;
+	return r;
 }
 
 static void info_init(struct vfc_iommu_info *info)

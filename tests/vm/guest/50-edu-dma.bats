@@ -58,10 +58,7 @@ teardown_file() {
 }
 
 @test "DMA through a type1 mapping round-trips, and is blocked after unmap" {
-	local before start fault="" i dev
-	# 6.1 names the device "[00:08.0]", 7.x "[0000:00:08.0]"
-	dev="\\[(${BDF%%:*}:)?${BDF#*:}\\]"
-	dev=${dev//./\\.}
+	local before start fault
 	before=$(dmesg | wc -l)
 	start=$(date +%s%N)
 	run "$EDU_DMA" "$BDF" --iova "$IOVA" --size "$SIZE"
@@ -72,13 +69,8 @@ teardown_file() {
 	[[ "$output" == *"the IOMMU blocked the write"* ]]
 	[[ "${lines[-1]}" == "edu-dma: PASSED" ]]
 
-	# The fault is reported from an interrupt: give the kernel a moment to print it.
-	for ((i = 0; i < 50; i++)); do
-		fault=$(dmesg | tail -n "+$((before + 1))" |
-			grep -E "DMAR:.*Request device $dev fault addr $FAULT_ADDR " || true)
-		[[ -z "$fault" ]] || break
-		sleep 0.1
-	done
+	# The fault is reported from an interrupt: dmar_fault gives the kernel a moment.
+	fault=$(dmar_fault "$BDF" "$before" "$FAULT_ADDR" || true)
 	log "dmesg: ${fault:-<no DMAR fault for $BDF at $FAULT_ADDR>}"
 	[[ -n "$fault" ]]
 }

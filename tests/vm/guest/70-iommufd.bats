@@ -199,9 +199,7 @@ map_backing() {
 
 # edu-dma SPEC SIZE [IOCTL]: the helper binds A through its cdev and maps as vfioctl does.
 edu_dma() {
-	local before dev fault="" i
-	dev="\\[(${A%%:*}:)?${A#*:}\\]"
-	dev=${dev//./\\.}
+	local before fault
 	before=$(dmesg | wc -l)
 	run "$EDU_DMA" "$A" --backend iommufd --iova auto --size "$2" --backing "$1"
 	log "edu-dma --backend iommufd --backing $1 --size $2 -> $status" "${lines[@]}"
@@ -212,11 +210,7 @@ edu_dma() {
 	[[ "$output" == *"bytes came back intact"* ]]
 	[[ "$output" == *"the IOMMU blocked the write"* ]]
 	# the write to the unmapped IOVA faulted in the IOMMU, for this device
-	for ((i = 0; i < 50; i++)); do
-		fault=$(dmesg | tail -n "+$((before + 1))" | grep -E "DMAR:.*Request device $dev fault addr" || true)
-		[[ -z "$fault" ]] || break
-		sleep 0.1
-	done
+	fault=$(dmar_fault "$A" "$before" || true)
 	log "dmesg: ${fault:-<no DMAR fault for $A>}"
 	[[ -n "$fault" ]]
 }
@@ -236,9 +230,7 @@ edu_dma() {
 @test "P2P: edu reads the other edu's ident through its BAR0 dma-buf; decode off revokes it" {
 	vfc container "$A" "$B" -J -o BAR_NOPIN
 	[[ "$(jv '.containers[0].bar_nopin')" == dma-buf ]] || skip "this kernel exports no BAR dma-bufs"
-	local before fault="" i dev
-	dev="\\[(${A%%:*}:)?${A#*:}\\]"
-	dev=${dev//./\\.}
+	local before fault
 	before=$(dmesg | wc -l)
 	run "$EDU_DMA" "$A" --backend iommufd --peer "$B"
 	log "edu-dma --backend iommufd --peer $B -> $status" "${lines[@]}"
@@ -250,12 +242,7 @@ edu_dma() {
 	[[ "$output" == *"decode back on"* ]]
 	# revoked in the IOMMU, not merely unanswered by the BAR: the read of the peer's
 	# IOVA (0x8000000) faulted there, which a live pfnmap mapping would not
-	for ((i = 0; i < 50; i++)); do
-		fault=$(dmesg | tail -n "+$((before + 1))" |
-			grep -E "DMAR:.*Request device $dev fault addr 0x8000000 " || true)
-		[[ -z "$fault" ]] || break
-		sleep 0.1
-	done
+	fault=$(dmar_fault "$A" "$before" 0x8000000 || true)
 	log "dmesg: ${fault:-<no DMAR fault at the IOVA of the peer>}"
 	[[ -n "$fault" ]]
 }

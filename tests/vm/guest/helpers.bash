@@ -130,3 +130,19 @@ hold_stop() {
 
 # The value of a jq filter over the last output.
 jv() { jq -r "$1" <<<"$output"; }
+
+# The DMAR fault the kernel logged for device BDF after dmesg line SINCE (at IOVA ADDR when
+# given). Faults are reported from an interrupt: up to 5 s are allowed. Fails when none came.
+dmar_fault() { # BDF SINCE [ADDR]
+	local dev line i
+	# 6.1 names the device "[00:08.0]", 7.x "[0000:00:08.0]"
+	dev="\\[(${1%%:*}:)?${1#*:}\\]"
+	dev=${dev//./\\.}
+	for ((i = 0; i < 50; i++)); do
+		line=$(dmesg | tail -n "+$(($2 + 1))" |
+			grep -E "DMAR:.*Request device $dev fault addr${3:+ $3 }" || true)
+		[[ -z "$line" ]] || { echo "$line"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
