@@ -721,7 +721,7 @@ static int resolve_backend(struct vfc_ctx *ctx, struct map_opts *o, struct out *
 	return rc;
 }
 
-/* The VmPin of the user's other /dev/iommu holders iommufd charges (no CAP_IPC_LOCK). */
+/* What iommufd already charges the user: the VmPin of its other /dev/iommu holders. */
 static void others_pinned(struct vfc_ctx *ctx, struct map_opts *o)
 {
 	uid_t uid = o->as_user ? o->uid : getuid();
@@ -732,10 +732,13 @@ static void others_pinned(struct vfc_ctx *ctx, struct map_opts *o)
 	if (o->backend != VFC_BACKEND_IOMMUFD ||
 	    vfc_memlock_scan(ctx, VFC_MEMLOCK_VFIO, 0, &p, &n, NULL))
 		return;
+	/* the scan sums the charge per user (user_pin_kb) on each of the user's holders */
 	o->others_pin_kb = 0;
 	for (size_t i = 0; i < n; i++)
-		if (p[i].uid == uid && p[i].iommufd_fds && !p[i].cap_ipc_lock && p[i].vm_pin_kb > 0)
-			o->others_pin_kb += p[i].vm_pin_kb;
+		if (p[i].uid == uid && p[i].user_pin_kb >= 0) {
+			o->others_pin_kb = p[i].user_pin_kb;
+			break;
+		}
 	free(p);
 }
 

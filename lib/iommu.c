@@ -508,6 +508,18 @@ static int refuse_overlap(struct vfc_iommu *io, uint64_t iova, uint64_t size)
 			last_byte(m->iova, m->size));
 }
 
+/* Records a mapping the backend has just made, or undoes it: untracked would
+ * mean never unmapped. */
+static int record_map(struct vfc_iommu *io, const struct vfc_mapping *m)
+{
+	uint64_t done;
+
+	if (!vfc_maps_insert(&io->maps, &io->nmaps, m))
+		return 0;
+	io->ops->dma_unmap(io, m->iova, m->size, &done);
+	return vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
+}
+
 VFC_EXPORT int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 			     uint64_t size, unsigned int flags)
 {
@@ -528,13 +540,8 @@ VFC_EXPORT int vfc_iommu_map(struct vfc_iommu *io, void *vaddr, uint64_t iova,
 	r = refuse_overlap(io, iova, size);
 	if (!r)
 		r = io->ops->dma_map(io, vaddr, iova, size, flags);
-	if (!r && vfc_maps_insert(&io->maps, &io->nmaps, &m)) {
-		uint64_t done;
-
-		/* untracked would mean never unmapped: undo rather than lose it */
-		io->ops->dma_unmap(io, iova, size, &done);
-		r = vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
-	}
+	if (!r)
+		r = record_map(io, &m);
 	return r;
 }
 
@@ -558,12 +565,8 @@ VFC_EXPORT int vfc_iommu_map_file(struct vfc_iommu *io, int fd, uint64_t offset,
 	r = refuse_overlap(io, iova, size);
 	if (!r)
 		r = io->ops->dma_map_file(io, fd, offset, iova, size, flags);
-	if (!r && vfc_maps_insert(&io->maps, &io->nmaps, &m)) {
-		uint64_t done;
-
-		io->ops->dma_unmap(io, iova, size, &done);
-		r = vfc_fail(io->ctx, ENOMEM, NULL, "recording a mapping");
-	}
+	if (!r)
+		r = record_map(io, &m);
 	return r;
 }
 
