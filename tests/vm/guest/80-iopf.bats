@@ -6,6 +6,7 @@
 # iommufd: everything but the first test skips there.
 
 load helpers
+bats_require_minimum_version 1.5.0 # run --separate-stderr
 
 IOPF_MOCK=${IOPF_MOCK:-${VFIOCTL_HELPERS:-/src/build/tests/helpers}/iopf-mock}
 SKIP=77
