@@ -55,6 +55,19 @@ vfc() {
 	[[ "$(jv '.containers[0].bar_nopin')" == pfnmap ]]
 }
 
+@test "--backend iommufd on a kernel without iommufd: not supported, exit 8; auto is type1" {
+	[[ ! -e /dev/iommu ]] || skip "this kernel has iommufd: 70-iommufd.bats tests it"
+	run --separate-stderr "$VFIOCTL" --backend iommufd container "$A"
+	log "vfioctl --backend iommufd container $A -> $status" "$stderr"
+	[[ "$status" -eq 8 ]]
+	[[ "$stderr" == *"/dev/iommu: this kernel has no iommufd"* ]]
+	[[ "$stderr" == *"CONFIG_IOMMUFD"* && "$stderr" == *"--backend type1"* ]]
+	run --separate-stderr "$VFIOCTL" --debug container "$A" -r -n -o BACKEND
+	[[ "$status" -eq 0 ]]
+	[[ "$output" == type1 ]]
+	[[ "$stderr" == *"backend auto: type1: no /dev/iommu"* ]]
+}
+
 @test "container: two groups share one container; a group named twice is opened once" {
 	vfc container "$A" "$GB" "$GB" -J -o GROUPS,MODEL
 	[[ "$status" -eq 0 ]]
