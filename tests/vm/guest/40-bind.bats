@@ -18,6 +18,11 @@ eventually() {
 	"$@"
 }
 
+# Whether process PID is COMM and has FILE open as descriptor FD.
+holds() { # PID FD FILE COMM
+	[[ "$(readlink "/proc/$1/fd/$2")" == "$3" && "$(cat "/proc/$1/comm")" == "$4" ]]
+}
+
 # The first edu on the root bus with no driver, distinct per test number so
 # that a test that fails does not poison the next.
 free_edu() {
@@ -174,11 +179,18 @@ teardown() {
 @test "unbind refuses a group a process holds open, and names it" {
 	dev=$(free_edu)
 	g=$(group_of "$dev")
-	vfioctl bind "$dev" >/dev/null
-	bash -c "exec 3<>/dev/vfio/$g && exec sleep 60" &
+	run vfioctl bind "$dev"
+	log "vfioctl bind $dev -> $status" "${lines[@]}"
+	[ "$status" -eq 0 ]
+	[ -c "/dev/vfio/$g" ]
+	# <> would create a regular file where the node is missing: test it is one first
+	bash -c "[[ -c /dev/vfio/$g ]] && exec 3<>/dev/vfio/$g && exec sleep 60" &
 	holder=$!
-	eventually test -e "/proc/$holder/fd/3"
+	# fd 3 is there from the start (bats' own, inherited): wait for it to be the node,
+	# and for the exec, or unbind races the open
+	eventually holds "$holder" 3 "/dev/vfio/$g" sleep
 	run vfioctl unbind "$dev"
+	log "vfioctl unbind $dev -> $status" "${lines[@]}"
 	kill $holder
 	wait $holder || true
 	[ "$status" -eq 6 ]
@@ -227,14 +239,15 @@ teardown() {
 	dev=$(free_edu)
 	g=$(group_of "$dev")
 	vfioctl bind "$dev" >/dev/null
+	[ -c "/dev/vfio/$g" ]
 	# root's node: nobody may not open it
-	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "exec 3<>/dev/vfio/$g"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "[[ -c /dev/vfio/$g ]] && exec 3<>/dev/vfio/$g"
 	[ "$status" -ne 0 ]
 	run vfioctl bind --owner nobody:nogroup -r -n -o ACTION,OWNER "$dev"
 	[ "$status" -eq 0 ]
 	[ "$output" = "unchanged yes" ]
 	[ "$(stat -c '%U:%G %a' "/dev/vfio/$g")" = "nobody:nogroup 660" ]
-	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "exec 3<>/dev/vfio/$g && echo opened"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "[[ -c /dev/vfio/$g ]] && exec 3<>/dev/vfio/$g && echo opened"
 	[ "$status" -eq 0 ]
 	[ "$output" = opened ]
 }
