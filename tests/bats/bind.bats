@@ -513,8 +513,8 @@ hold_lock() { # SECS
 
 @test "SIGINT while waiting for the lock stops the run, nothing changed" {
 	mkdir -p "$ROOT/run/vfioctl"
-	hold_lock 3
-	run timeout --preserve-status -s INT 0.5 "$VFIOCTL" --sysroot "$ROOT" bind 0000:00:08.0
+	hold_lock 5
+	run timeout --preserve-status -s INT 1.5 "$VFIOCTL" --sysroot "$ROOT" bind 0000:00:08.0
 	kill %1 2>/dev/null || true
 	wait || true
 	[ "$status" -eq 130 ]
