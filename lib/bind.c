@@ -81,27 +81,6 @@ static void step(struct run *r, enum vfc_step_kind kind, const struct item *it,
 		r->o->step_fn(r->o->step_data, &s);
 }
 
-/* The failure being reported, kept while later calls (rollback, results) run. */
-struct saved_err {
-	char msg[sizeof(((struct vfc_ctx *)0)->errmsg)];
-	char hint[sizeof(((struct vfc_ctx *)0)->errhint)];
-	unsigned int flags;
-};
-
-static void err_save(const struct vfc_ctx *ctx, struct saved_err *s)
-{
-	memcpy(s->msg, ctx->errmsg, sizeof(s->msg));
-	memcpy(s->hint, ctx->errhint, sizeof(s->hint));
-	s->flags = ctx->errflags;
-}
-
-static void err_restore(struct vfc_ctx *ctx, const struct saved_err *s)
-{
-	memcpy(ctx->errmsg, s->msg, sizeof(s->msg));
-	memcpy(ctx->errhint, s->hint, sizeof(s->hint));
-	ctx->errflags = s->flags;
-}
-
 static bool cancelled(const struct run *r)
 {
 	return r->o->cancel && *r->o->cancel;
@@ -282,7 +261,7 @@ static int refuse(struct run *r, struct item *it, const struct vfc_why *w,
 
 static int safety_bind(struct run *r)
 {
-	struct saved_err first = { .flags = 0 };
+	struct vfc_saved_err first = { .flags = 0 };
 	int refused = 0;
 
 	if (r->o->flags & VFC_BIND_FORCE)
@@ -307,7 +286,7 @@ static int safety_bind(struct run *r)
 			return vfc_fail(r->ctx, e, NULL, "checking what uses the devices");
 		if (w.n && refused == 0) {
 			refuse(r, it, &w, "bind", "--force binds it anyway", &refused);
-			err_save(r->ctx, &first);
+			vfc_err_save(r->ctx, &first);
 		} else if (w.n) {
 			refuse(r, it, &w, "bind", NULL, &refused);
 		}
@@ -315,7 +294,7 @@ static int safety_bind(struct run *r)
 	if (!refused)
 		return 0;
 	/* the first refusal is the message; the others went to the log */
-	err_restore(r->ctx, &first);
+	vfc_err_restore(r->ctx, &first);
 	vfc_set_errflag(r->ctx, VFC_ERR_REFUSED);
 	return -EBUSY;
 }
@@ -621,10 +600,10 @@ static int drop_record(struct run *r, struct item *it, bool rollback)
  */
 static int rollback(struct run *r, int err)
 {
-	struct saved_err failure = { .flags = 0 };
+	struct vfc_saved_err failure = { .flags = 0 };
 	int bad = 0;
 
-	err_save(r->ctx, &failure);
+	vfc_err_save(r->ctx, &failure);
 	for (size_t i = r->n; i-- > 0;) {
 		struct item *it = &r->v[i];
 		char b[VFC_BDF_STRLEN];
@@ -637,7 +616,7 @@ static int rollback(struct run *r, int err)
 			bad++;
 		}
 	}
-	err_restore(r->ctx, &failure);
+	vfc_err_restore(r->ctx, &failure);
 	if (!bad)
 		vfc_set_errflag(r->ctx, VFC_ERR_ROLLED_BACK);
 	return err;
@@ -812,10 +791,10 @@ static int persist_all(struct run *r)
 /* A failed bind --persist leaves the boot files as they were. */
 static void unpersist_run(struct run *r)
 {
-	struct saved_err failure = { .flags = 0 };
+	struct vfc_saved_err failure = { .flags = 0 };
 	bool any = false;
 
-	err_save(r->ctx, &failure);
+	vfc_err_save(r->ctx, &failure);
 	for (size_t i = r->n; i-- > 0;) {
 		struct item *it = &r->v[i];
 		vfc_path_t p;
@@ -831,7 +810,7 @@ static void unpersist_run(struct run *r)
 	}
 	if (any)
 		(void)write_rules(r, true);
-	err_restore(r->ctx, &failure);
+	vfc_err_restore(r->ctx, &failure);
 }
 
 /*
@@ -1028,7 +1007,7 @@ static int safety_unbind(struct run *r)
 /* Each device on its own: one that fails keeps its record, the others go on. */
 static int unbind_all(struct run *r)
 {
-	struct saved_err failure = { .flags = 0 };
+	struct vfc_saved_err failure = { .flags = 0 };
 	int first = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
@@ -1049,13 +1028,13 @@ static int unbind_all(struct run *r)
 		}
 		if (e && !first) {
 			first = e;
-			err_save(r->ctx, &failure);
+			vfc_err_save(r->ctx, &failure);
 		} else if (e) {
 			vfc_log(r->ctx, LOG_ERR, "%s", r->ctx->errmsg);
 		}
 	}
 	if (first && first != -ECANCELED)
-		err_restore(r->ctx, &failure);
+		vfc_err_restore(r->ctx, &failure);
 	return first;
 }
 
@@ -1075,23 +1054,23 @@ VFC_EXPORT int vfc_unbind(struct vfc_ctx *ctx, const struct vfc_bdf *bdfs, size_
 	if (!e)
 		e = safety_unbind(&r);
 	if (!e) {
-		struct saved_err failure = { .flags = 0 };
+		struct vfc_saved_err failure = { .flags = 0 };
 		int pe;
 
 		e = unbind_all(&r);
-		err_save(ctx, &failure);
+		vfc_err_save(ctx, &failure);
 		/* the boot files of what was given back, even when another device failed */
 		pe = unpersist_unbound(&r);
 		if (!e && pe) {
 			e = pe;
-			err_save(ctx, &failure);
+			vfc_err_save(ctx, &failure);
 		}
 		/* what was done is reported even when a device failed */
 		judge_groups(&r, false);
 		if (results(&r, VFC_ACT_UNBOUND, res, nres) && !e)
 			e = -ENOMEM;
 		else if (e)
-			err_restore(ctx, &failure);
+			vfc_err_restore(ctx, &failure);
 	}
 	finish(&r, fd);
 	return e;

@@ -94,6 +94,20 @@ int vfc_fail(struct vfc_ctx *ctx, int err, const char *hint, const char *fmt,
 	return err > 0 ? -err : err;
 }
 
+void vfc_err_save(const struct vfc_ctx *ctx, struct vfc_saved_err *s)
+{
+	memcpy(s->msg, ctx->errmsg, sizeof(s->msg));
+	memcpy(s->hint, ctx->errhint, sizeof(s->hint));
+	s->flags = ctx->errflags;
+}
+
+void vfc_err_restore(struct vfc_ctx *ctx, const struct vfc_saved_err *s)
+{
+	memcpy(ctx->errmsg, s->msg, sizeof(s->msg));
+	memcpy(ctx->errhint, s->hint, sizeof(s->hint));
+	ctx->errflags = s->flags;
+}
+
 VFC_EXPORT unsigned int vfc_errflags(const struct vfc_ctx *ctx)
 {
 	return ctx->errflags;

@@ -37,6 +37,15 @@ int vfc_fail(struct vfc_ctx *ctx, int err, const char *hint, const char *fmt,
 	     ...) __attribute__((format(printf, 4, 5)));
 void vfc_log(struct vfc_ctx *ctx, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The failure being reported (message, hint, flags), kept while later calls
+ * (rollback, teardown) record their own; vfc_err_restore puts it back. */
+struct vfc_saved_err {
+	char msg[sizeof(((struct vfc_ctx *)0)->errmsg)];
+	char hint[sizeof(((struct vfc_ctx *)0)->errhint)];
+	unsigned int flags;
+};
+void vfc_err_save(const struct vfc_ctx *ctx, struct vfc_saved_err *s);
+void vfc_err_restore(struct vfc_ctx *ctx, const struct vfc_saved_err *s);
 /* Qualifies the failure just recorded by vfc_fail(). */
 static inline void vfc_set_errflag(struct vfc_ctx *ctx, unsigned int flag)
 {

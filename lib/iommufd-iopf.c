@@ -323,35 +323,32 @@ static int destroy_objects(struct vfc_iopf *io)
 	return first;
 }
 
-/* Undoes whatever exists; keeps the first message (later steps may fail too). */
-/* A failure with the message and hint it left in the context, kept while
- * later steps overwrite them. */
-struct saved_fail {
+/* The first failure of a teardown, kept while later steps record their own. */
+struct first_err {
 	int err;
-	char msg[sizeof(((struct vfc_ctx *)0)->errmsg)];
-	char hint[sizeof(((struct vfc_ctx *)0)->errhint)];
+	struct vfc_saved_err saved;
 };
 
-static void save_first(struct vfc_ctx *ctx, struct saved_fail *f, int r)
+static void save_first(struct vfc_ctx *ctx, struct first_err *f, int r)
 {
 	if (!r || f->err)
 		return;
 	f->err = r;
-	snprintf(f->msg, sizeof(f->msg), "%s", ctx->errmsg);
-	snprintf(f->hint, sizeof(f->hint), "%s", ctx->errhint);
+	vfc_err_save(ctx, &f->saved);
 }
 
-/* Puts the saved failure back in the context; returns its error. */
-static int restore_fail(struct vfc_ctx *ctx, const struct saved_fail *f)
+/* Puts the first failure back in the context; returns its error. */
+static int restore_first(struct vfc_ctx *ctx, const struct first_err *f)
 {
 	if (f->err)
-		vfc_fail(ctx, f->err, f->hint[0] ? f->hint : NULL, "%s", f->msg);
+		vfc_err_restore(ctx, &f->saved);
 	return f->err;
 }
 
+/* Undoes whatever exists; keeps the first message (later steps may fail too). */
 static int teardown(struct vfc_iopf *io, struct vfc_iopf_stats *stats)
 {
-	struct saved_fail first = { 0 };
+	struct first_err first = { 0 };
 	int r;
 
 	save_first(io->ctx, &first, stop_thread(io));
@@ -373,7 +370,7 @@ static int teardown(struct vfc_iopf *io, struct vfc_iopf_stats *stats)
 		close(io->stop_fd);
 	if (io->core_ready)
 		vfc_iopf_core_fini(&io->core);
-	restore_fail(io->ctx, &first);
+	restore_first(io->ctx, &first);
 	vfc_unref(io->ctx);
 	free(io);
 	return first.err;
@@ -406,12 +403,12 @@ VFC_EXPORT int vfc_iopf_start(struct vfc_ctx *ctx, const struct vfc_iopf_cfg *cf
 	if (!r)
 		r = attach(io);
 	if (r) {
-		struct saved_fail f = { 0 };
+		struct first_err f = { 0 };
 
 		/* the first failure is the one to report, whatever undoing it says */
 		save_first(ctx, &f, r);
 		teardown(io, NULL);
-		return restore_fail(ctx, &f);
+		return restore_first(ctx, &f);
 	}
 	*out = io;
 	return 0;
