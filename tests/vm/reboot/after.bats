@@ -11,6 +11,14 @@ setup() {
 	[[ ${VFIOCTL_VM_BOOT:-1} -ge 2 ]] || skip "runs after the guest has rebooted"
 }
 
+# What the boot did, for a failure's diagnostics (bats prints a failed test's output).
+boot_story() {
+	echo "unit: $(systemctl show -P ActiveState,Result,ExecMainStatus vfioctl-persist.service | paste -sd' ')"
+	journalctl -b -o short-monotonic -u vfioctl-persist.service | sed 's/^/  /'
+	for d in $NIC $EDU $BR_A $BR_B; do echo "$d: $(driver_of $d) override=$(override_of $d)"; done
+	journalctl -b -k -o short-monotonic --grep 'e1000e|vfio' | sed 's/^/  /'
+}
+
 @test "this is a new boot: /run of boot 1 is gone, /etc is kept" {
 	[ "$(cat /var/lib/vfioctl-vm/boot)" -ge 2 ]
 	[ ! -e /run/vfioctl-vm-reboot ]
@@ -18,6 +26,7 @@ setup() {
 }
 
 @test "vfioctl-persist.service ran at boot, before sysinit.target, and reported each entry" {
+	boot_story
 	# an entry for another device cannot be applied: the unit says so by failing
 	[ "$(systemctl show -P ActiveState vfioctl-persist.service)" = failed ]
 	[ "$(systemctl show -P Result vfioctl-persist.service)" = exit-code ]
@@ -32,6 +41,7 @@ setup() {
 }
 
 @test "the persisted devices are on vfio-pci again; the other slot was left alone" {
+	boot_story
 	[ "$(driver_of $EDU)" = vfio-pci ]
 	[ "$(driver_of $NIC)" = vfio-pci ]
 	[ "$(driver_of $BR_A) $(driver_of $BR_B)" = "vfio-pci vfio-pci" ]
