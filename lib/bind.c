@@ -259,6 +259,24 @@ static int refuse(struct run *r, struct item *it, const struct vfc_why *w,
 	return vfc_fail(r->ctx, EBUSY, hint, "refusing to %s %s: %s", verb, b, w->text);
 }
 
+/* What the host uses the device for, each use a line of w; <0 if it cannot be told. */
+static int check_use(struct run *r, struct item *it, struct vfc_why *w)
+{
+	int e = vfc_safety_net(r->ctx, &it->dev, w);
+
+	if (e >= 0)
+		e = vfc_safety_block(r->ctx, &it->dev, w, &r->scan);
+	if (e >= 0)
+		e = vfc_safety_display(r->ctx, &it->dev, w);
+	if (e >= 0)
+		e = vfc_safety_sriov(r->ctx, &it->dev, w);
+	if (e >= 0)
+		e = vfc_safety_vfio_open(r->ctx, &it->dev, w, &r->scan);
+	if (e < 0)
+		return vfc_fail(r->ctx, e, NULL, "checking what uses the devices");
+	return 0;
+}
+
 static int safety_bind(struct run *r)
 {
 	struct vfc_saved_err first = { .flags = 0 };
@@ -269,21 +287,13 @@ static int safety_bind(struct run *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct item *it = &r->v[i];
 		struct vfc_why w = { .n = 0 };
-		int e = 0;
+		int e;
 
 		if (it->skip)
 			continue;
-		e = vfc_safety_net(r->ctx, &it->dev, &w);
-		if (e >= 0)
-			e = vfc_safety_block(r->ctx, &it->dev, &w, &r->scan);
-		if (e >= 0)
-			e = vfc_safety_display(r->ctx, &it->dev, &w);
-		if (e >= 0)
-			e = vfc_safety_sriov(r->ctx, &it->dev, &w);
-		if (e >= 0)
-			e = vfc_safety_vfio_open(r->ctx, &it->dev, &w, &r->scan);
-		if (e < 0)
-			return vfc_fail(r->ctx, e, NULL, "checking what uses the devices");
+		e = check_use(r, it, &w);
+		if (e)
+			return e;
 		if (w.n && refused == 0) {
 			refuse(r, it, &w, "bind", "--force binds it anyway", &refused);
 			vfc_err_save(r->ctx, &first);
@@ -356,9 +366,55 @@ static int save_record(struct run *r, struct item *it)
 	return e;
 }
 
-static int bind_item(struct run *r, struct item *it)
+/*
+ * A driver took the device after it was checked: its module was loaded in
+ * between (by udev's coldplug at boot, or by hand). With
+ * driver_override set no other driver can take it now, so it is checked again
+ * with that driver, recorded with it when it had none (unbind and a rollback
+ * give it back), and taken from it.
+ */
+static int take_from_latecomer(struct run *r, struct item *it, const char *now)
 {
 	char b[VFC_BDF_STRLEN];
+	vfc_path_t p;
+	int e;
+
+	vfc_bdf_format(&it->dev.bdf, b);
+	vfc_log(r->ctx, LOG_NOTICE, "%s: %s took it after it was checked (it had %s); checking it again",
+		b, now, it->dev.driver[0] ? it->dev.driver : "no driver");
+	snprintf(it->dev.driver, sizeof(it->dev.driver), "%s", now);
+	/* it had no driver: the latecomer is the one to give it back to, also by a rollback */
+	if (!it->st.driver[0]) {
+		snprintf(it->st.driver, sizeof(it->st.driver), "%s", now);
+		e = save_record(r, it);
+		if (e)
+			return e;
+	}
+	if (!(r->o->flags & VFC_BIND_FORCE)) {
+		struct vfc_why w = { .n = 0 };
+		int refused = 0;
+
+		/* what the new driver brought (an interface, a disk) is new to the scan */
+		vfc_scan_clear(&r->scan);
+		e = check_use(r, it, &w);
+		if (e)
+			return e;
+		if (w.n)
+			return refuse(r, it, &w, "bind", "--force binds it anyway", &refused);
+	}
+	e = dev_path(r, it, p, "driver/unbind");
+	if (!e)
+		e = store(r, it, p, b, false);
+	if (e || cancelled(r))
+		return e ? e : cancel_error(r);
+	if (vfc_path_root(r->ctx, p, "/sys/bus/pci/drivers_probe"))
+		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
+	return store(r, it, p, b, false);
+}
+
+static int bind_item(struct run *r, struct item *it)
+{
+	char b[VFC_BDF_STRLEN], now[64];
 	vfc_path_t p;
 	int e;
 
@@ -381,7 +437,14 @@ static int bind_item(struct run *r, struct item *it)
 		return e ? e : cancel_error(r);
 	if (vfc_path_root(r->ctx, p, "/sys/bus/pci/drivers_probe"))
 		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
-	return store(r, it, p, b, false);
+	e = store(r, it, p, b, false);
+	if (e || r->dry)
+		return e;
+	/* the probe ran under the device's lock: a probe already under way is over */
+	e = current_driver(r, it, now, sizeof(now));
+	if (e || !now[0] || vfc_driver_is_vfio(now) || !strcmp(now, it->dev.driver))
+		return e;
+	return take_from_latecomer(r, it, now);
 }
 
 static int verify(struct run *r, struct item *it, const char *want, bool rollback)

@@ -47,9 +47,18 @@ setup() {
 # (by record), udev runs, nothing stays mounted or blacklisted.
 teardown() {
 	udev_thaw
+	# a latecomer test that failed half way: let its stalled run go on, and end
+	if [[ -n ${LATE_PID:-} ]]; then
+		exec 8<"$BATS_TEST_TMPDIR/errpipe" 7>&-
+		cat <&8 >/dev/null 8<&- &
+		exec 8<&-
+		wait "$LATE_PID"
+	fi
 	mountpoint -q /sys/bus/pci/drivers_probe && umount /sys/bus/pci/drivers_probe
 	mountpoint -q /mnt && umount /mnt
 	rm -f /etc/modprobe.d/zz-vfioctl-test.conf
+	rm -f /etc/vfioctl/persist/$NIC
+	[[ -d /sys/module/e1000e ]] || modprobe e1000e
 	local d
 	for d in /sys/bus/pci/devices/*; do
 		[[ $(driver_of "${d##*/}") == vfio-pci || -e /run/vfioctl/devices/${d##*/} ]] &&
@@ -376,6 +385,95 @@ unload_vfio_pci() {
 	[ "$status" -eq 0 ]
 	[ -d /sys/module/vfio_pci ]
 	[ "$(driver_of "$dev")" = vfio-pci ]
+}
+
+# A driver that takes the device between bind's checks and its driver_override:
+# at boot, udev loads the NIC's module while vfioctl-persist.service runs. Made
+# certain here: e1000e is out of the kernel, and vfioctl -v writes its steps into
+# a pipe that is already full, so it stops at its first step (saving the record,
+# after the checks, before driver_override) until the pipe is read. e1000e is
+# loaded while it waits, and takes the NIC.
+latecomer() { # CMD... (with -v): runs it so (LATE_THEN: what to do while it waits); its stdout, then its stderr, in $output
+	local fifo=$BATS_TEST_TMPDIR/errpipe pid reader rc=0
+	[[ -d /sys/bus/pci/drivers/vfio-pci ]] || modprobe vfio-pci
+	modprobe -r e1000e
+	[ "$(driver_of $NIC)" = - ]
+	mkfifo "$fifo"
+	exec 7<>"$fifo"
+	head -c 65536 /dev/zero >&7
+	"$@" >"$BATS_TEST_TMPDIR/out" 2>"$fifo" 7>&- &
+	pid=$! LATE_PID=$!
+	eventually blocked_on_pipe $pid
+	[ "$(driver_of $NIC)" = - ]
+	modprobe e1000e
+	[ "$(driver_of $NIC)" = e1000e ]
+	[[ -z ${LATE_THEN:-} ]] || "$LATE_THEN"
+	# the reader is in place before fd 7 (a reader too) goes, or the run's
+	# write would find no reader; not a writer itself, it ends when the run has
+	cat <"$fifo" >"$BATS_TEST_TMPDIR/err" 7>&- &
+	reader=$!
+	eventually reads_pipe $reader "$fifo"
+	exec 7>&-
+	wait $pid || rc=$?
+	wait $reader
+	LATE_PID=
+	status=$rc
+	output=$(cat "$BATS_TEST_TMPDIR/out"; tr -d '\0' <"$BATS_TEST_TMPDIR/err")
+	echo "$output"
+}
+blocked_on_pipe() { [[ "$(cat /proc/$1/wchan 2>/dev/null)" == *pipe_write ]]; }
+reads_pipe() { [[ "$(readlink /proc/$1/fd/0)" == "$2" ]]; }
+
+@test "a driver that takes the device during bind is checked, recorded, and the device taken from it" {
+	latecomer vfioctl bind -v -r -n -o DEVICE,FROM,TO,ACTION $NIC
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$NIC: e1000e took it after it was checked (it had no driver); checking it again"* ]]
+	[[ "$output" == *"$NIC e1000e vfio-pci bound"* ]]
+	[ "$(driver_of $NIC)" = vfio-pci ]
+	grep -qx driver=e1000e /run/vfioctl/devices/$NIC
+	# so unbind gives it to the driver that had taken it
+	run vfioctl unbind $NIC
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(override_of $NIC)" = "(null)" ]
+}
+
+# the interface e1000e brings is configured while the run waits
+configure_nic() {
+	udevadm settle
+	ifc=$(netif_of $NIC)
+	ip addr add 192.0.2.1/24 dev "$ifc"
+	ip link set "$ifc" up
+}
+
+@test "a driver that takes the device during bind and is then used keeps it: refused, rolled back" {
+	LATE_THEN=configure_nic latecomer vfioctl bind -v $NIC
+	ifc=$(netif_of $NIC)
+	ip addr flush dev "$ifc"
+	ip link set "$ifc" down
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"$NIC: e1000e took it after it was checked (it had no driver); checking it again"* ]]
+	[[ "$output" == *"refusing to bind $NIC: network interface $ifc is up with address 192.0.2.1"* ]]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ "$(override_of $NIC)" = "(null)" ]
+	[ ! -e /run/vfioctl/devices/$NIC ]
+}
+
+@test "the same at boot: persist apply takes the NIC from a driver that came during the run" {
+	run vfioctl bind --persist $NIC
+	[ "$status" -eq 0 ]
+	run vfioctl unbind $NIC
+	[ "$status" -eq 0 ]
+	latecomer vfioctl persist apply -v -r -n -o DEVICE,FROM,TO,ACTION
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$NIC: e1000e took it after it was checked (it had no driver); checking it again"* ]]
+	[[ "$output" == *"$NIC e1000e vfio-pci bound"* ]]
+	[ "$(driver_of $NIC)" = vfio-pci ]
+	grep -qx restore=kernel /run/vfioctl/devices/$NIC
+	run vfioctl unbind --persist $NIC
+	[ "$status" -eq 0 ]
+	[ "$(driver_of $NIC)" = e1000e ]
+	[ ! -e /etc/vfioctl/persist/$NIC ]
 }
 
 # ---- concurrency ---------------------------------------------------------------
