@@ -367,6 +367,30 @@ static int save_record(struct run *r, struct item *it)
 }
 
 /*
+ * With driver_override naming vfio-pci: the device out of its driver's hands
+ * (when it has one), then offered to the drivers, of which only vfio-pci may
+ * take it.
+ */
+static int release_and_probe(struct run *r, struct item *it, bool has_driver)
+{
+	char b[VFC_BDF_STRLEN];
+	vfc_path_t p;
+	int e = 0;
+
+	vfc_bdf_format(&it->dev.bdf, b);
+	if (has_driver && !cancelled(r)) {
+		e = dev_path(r, it, p, "driver/unbind");
+		if (!e)
+			e = store(r, it, p, b, false);
+	}
+	if (e || cancelled(r))
+		return e ? e : cancel_error(r);
+	if (vfc_path_root(r->ctx, p, "/sys/bus/pci/drivers_probe"))
+		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
+	return store(r, it, p, b, false);
+}
+
+/*
  * A driver took the device after it was checked: its module was loaded in
  * between (by udev's coldplug at boot, or by hand). With
  * driver_override set no other driver can take it now, so it is checked again
@@ -376,7 +400,6 @@ static int save_record(struct run *r, struct item *it)
 static int take_from_latecomer(struct run *r, struct item *it, const char *now)
 {
 	char b[VFC_BDF_STRLEN];
-	vfc_path_t p;
 	int e;
 
 	vfc_bdf_format(&it->dev.bdf, b);
@@ -402,23 +425,15 @@ static int take_from_latecomer(struct run *r, struct item *it, const char *now)
 		if (w.n)
 			return refuse(r, it, &w, "bind", "--force binds it anyway", &refused);
 	}
-	e = dev_path(r, it, p, "driver/unbind");
-	if (!e)
-		e = store(r, it, p, b, false);
-	if (e || cancelled(r))
-		return e ? e : cancel_error(r);
-	if (vfc_path_root(r->ctx, p, "/sys/bus/pci/drivers_probe"))
-		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
-	return store(r, it, p, b, false);
+	return release_and_probe(r, it, true);
 }
 
 static int bind_item(struct run *r, struct item *it)
 {
-	char b[VFC_BDF_STRLEN], now[64];
+	char now[64];
 	vfc_path_t p;
 	int e;
 
-	vfc_bdf_format(&it->dev.bdf, b);
 	if (cancelled(r))
 		return cancel_error(r);
 	e = save_record(r, it);
@@ -428,16 +443,8 @@ static int bind_item(struct run *r, struct item *it)
 	e = dev_path(r, it, p, "driver_override");
 	if (!e)
 		e = store(r, it, p, VFIO_PCI, false);
-	if (!e && it->dev.driver[0] && !cancelled(r)) {
-		e = dev_path(r, it, p, "driver/unbind");
-		if (!e)
-			e = store(r, it, p, b, false);
-	}
-	if (e || cancelled(r))
-		return e ? e : cancel_error(r);
-	if (vfc_path_root(r->ctx, p, "/sys/bus/pci/drivers_probe"))
-		return vfc_fail(r->ctx, ENAMETOOLONG, NULL, "path too long");
-	e = store(r, it, p, b, false);
+	if (!e)
+		e = release_and_probe(r, it, it->dev.driver[0]);
 	if (e || r->dry)
 		return e;
 	/* the probe ran under the device's lock: a probe already under way is over */

@@ -6,6 +6,18 @@
 load helpers
 
 netif_of() { local n=(/sys/bus/pci/devices/$1/net/*); [[ -e ${n[0]} ]] && echo "${n[0]##*/}"; }
+# The NIC's interface up with an address (and so a route), and back; sets ifc.
+configure_nic() {
+	udevadm settle
+	ifc=$(netif_of $NIC)
+	ip addr add 192.0.2.1/24 dev "$ifc"
+	ip link set "$ifc" up
+}
+deconfigure_nic() {
+	ifc=$(netif_of $NIC)
+	ip addr flush dev "$ifc"
+	ip link set "$ifc" down
+}
 
 # Waits up to 10 s for a condition (devices come back asynchronously: the NIC's
 # interface, the NVMe namespace).
@@ -149,12 +161,9 @@ teardown() {
 # ---- refusals ------------------------------------------------------------------
 
 @test "a NIC with an address and a route is refused without --force" {
-	ifc=$(netif_of $NIC)
-	ip addr add 192.0.2.1/24 dev "$ifc"
-	ip link set "$ifc" up
+	configure_nic
 	run vfioctl bind $NIC
-	ip addr flush dev "$ifc"
-	ip link set "$ifc" down
+	deconfigure_nic
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"refusing to bind $NIC: network interface $ifc is up with address 192.0.2.1"* ]]
 	[[ "$output" == *"(--force binds it anyway)"* ]]
@@ -163,9 +172,7 @@ teardown() {
 }
 
 @test "--force takes the configured NIC anyway, and unbind gives it back" {
-	ifc=$(netif_of $NIC)
-	ip addr add 192.0.2.1/24 dev "$ifc"
-	ip link set "$ifc" up
+	configure_nic
 	run vfioctl bind --force $NIC
 	[ "$status" -eq 0 ]
 	[ "$(driver_of $NIC)" = vfio-pci ]
@@ -438,19 +445,10 @@ reads_pipe() { [[ "$(readlink /proc/$1/fd/0)" == "$2" ]]; }
 	[ "$(override_of $NIC)" = "(null)" ]
 }
 
-# the interface e1000e brings is configured while the run waits
-configure_nic() {
-	udevadm settle
-	ifc=$(netif_of $NIC)
-	ip addr add 192.0.2.1/24 dev "$ifc"
-	ip link set "$ifc" up
-}
-
 @test "a driver that takes the device during bind and is then used keeps it: refused, rolled back" {
+	# the interface e1000e brings is configured while the run waits
 	LATE_THEN=configure_nic latecomer vfioctl bind -v $NIC
-	ifc=$(netif_of $NIC)
-	ip addr flush dev "$ifc"
-	ip link set "$ifc" down
+	deconfigure_nic
 	[ "$status" -eq 7 ]
 	[[ "$output" == *"$NIC: e1000e took it after it was checked (it had no driver); checking it again"* ]]
 	[[ "$output" == *"refusing to bind $NIC: network interface $ifc is up with address 192.0.2.1"* ]]
