@@ -76,6 +76,8 @@ teardown() {
 		[[ $(driver_of "${d##*/}") == vfio-pci || -e /run/vfioctl/devices/${d##*/} ]] &&
 			vfioctl unbind "${d##*/}" >/dev/null 2>&1
 	done
+	# a latecomer test that failed with the NIC out of e1000e's hands
+	[[ $(driver_of $NIC) != - ]] || echo $NIC >/sys/bus/pci/drivers_probe
 	for d in $BR_B; do
 		if [[ $(driver_of $d) == uio_pci_generic ]]; then
 			echo > "/sys/bus/pci/devices/$d/driver_override"
@@ -399,11 +401,18 @@ unload_vfio_pci() {
 # certain here: e1000e is out of the kernel, and vfioctl -v writes its steps into
 # a pipe that is already full, so it stops at its first step (saving the record,
 # after the checks, before driver_override) until the pipe is read. e1000e is
-# loaded while it waits, and takes the NIC.
+# loaded while it waits, and takes the NIC; where e1000e is built in (the iommufd
+# kernel) the NIC is unbound before and bound to it by hand while the run waits.
 latecomer() { # CMD... (with -v): runs it so (LATE_THEN: what to do while it waits); its stdout, then its stderr, in $output
 	local fifo=$BATS_TEST_TMPDIR/errpipe pid reader rc=0
+	local builtin=
+	[[ -d /sys/module/e1000e && ! -e /sys/module/e1000e/initstate ]] && builtin=1
 	[[ -d /sys/bus/pci/drivers/vfio-pci ]] || modprobe vfio-pci
-	modprobe -r e1000e
+	if [[ $builtin ]]; then
+		echo $NIC >/sys/bus/pci/drivers/e1000e/unbind
+	else
+		modprobe -r e1000e
+	fi
 	[ "$(driver_of $NIC)" = - ]
 	mkfifo "$fifo"
 	exec 7<>"$fifo"
@@ -412,7 +421,11 @@ latecomer() { # CMD... (with -v): runs it so (LATE_THEN: what to do while it wai
 	pid=$! LATE_PID=$!
 	eventually blocked_on_pipe $pid
 	[ "$(driver_of $NIC)" = - ]
-	modprobe e1000e
+	if [[ $builtin ]]; then
+		echo $NIC >/sys/bus/pci/drivers/e1000e/bind
+	else
+		modprobe e1000e
+	fi
 	[ "$(driver_of $NIC)" = e1000e ]
 	[[ -z ${LATE_THEN:-} ]] || "$LATE_THEN"
 	# the reader is in place before fd 7 (a reader too) goes, or the run's
