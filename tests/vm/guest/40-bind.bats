@@ -432,7 +432,7 @@ latecomer() { # CMD... (with -v): runs it so (LATE_THEN: what to do while it wai
 	# write would find no reader; not a writer itself, it ends when the run has
 	cat <"$fifo" >"$BATS_TEST_TMPDIR/err" 7>&- &
 	reader=$!
-	eventually reads_pipe $reader "$fifo"
+	eventually holds $reader 0 "$fifo" cat
 	exec 7>&-
 	wait $pid || rc=$?
 	wait $reader
@@ -442,7 +442,6 @@ latecomer() { # CMD... (with -v): runs it so (LATE_THEN: what to do while it wai
 	echo "$output"
 }
 blocked_on_pipe() { [[ "$(cat /proc/$1/wchan 2>/dev/null)" == *pipe_write ]]; }
-reads_pipe() { [[ "$(readlink /proc/$1/fd/0)" == "$2" ]]; }
 
 @test "a driver that takes the device during bind is checked, recorded, and the device taken from it" {
 	latecomer vfioctl bind -v -r -n -o DEVICE,FROM,TO,ACTION $NIC
